@@ -1,0 +1,25 @@
+# DL Foundations — every command sets up .venv first (pinned torch + tools from requirements-dev.txt).
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: course test export notebooks data bench
+.DEFAULT_GOAL := course
+
+$(VENV)/.installed: requirements-dev.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps -e .
+	touch $@
+
+## The main job: export exp/ from the notebooks, then execute every lecture in order on the embedded default.
+course: $(VENV)/.installed
+	DLF_DATASET=embedded $(PY) -m helpers.run_course
+
+## Every test: export sync, unit tests, notebooks with nbdev-test and nbval (quick mode, embedded data, offline).
+test: $(VENV)/.installed
+	DLF_QUICK=1 DLF_DATASET=embedded DLF_OFFLINE=1 $(PY) -m pytest tests nbs --nbval-lax
+
+## Regenerate exp/ from nbs/ after editing an exported cell.
+export: $(VENV)/.installed
+	$(VENV)/bin/nbdev-export

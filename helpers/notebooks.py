@@ -1,0 +1,82 @@
+"""Execute lecture notebooks in a fresh kernel and write them back in the committed format.
+
+The committed format suits both nbdev-test and nbval: every code cell that has outputs keeps its execution count
+(nbval rejects outputs without one, which is why `nbdev-clean` is not used on the lectures), cell ids are stable,
+and metadata, object addresses and timings are stripped.
+"""
+from __future__ import annotations
+import re, time
+from pathlib import Path
+
+import nbformat
+
+REPO = Path(__file__).resolve().parent.parent
+NBS = REPO/'nbs'
+KERNELSPEC = {'display_name': 'python3', 'language': 'python', 'name': 'python3'}
+_ADDRESS = re.compile(r' at 0x[0-9a-fA-F]+')
+LEAK = re.compile(r'(/root/|/home/[a-z]|/tmp/|/work/|/Users/|[A-Z]:\\\\Users)')
+
+
+def lecture_paths(selected=()) -> list[Path]:
+    "The lecture notebooks in order (`nbs/NN_*.ipynb`), or those whose name starts with one of `selected`."
+    paths = sorted(NBS.glob('[0-9][0-9]_*.ipynb'))
+    if not selected: return paths
+    chosen = [p for p in paths if any(p.name.startswith(s) or p.stem == s for s in selected)]
+    missing = [s for s in selected if not any(p.name.startswith(s) or p.stem == s for p in paths)]
+    if missing: raise SystemExit(f"No lecture matches {missing}; lectures are: {', '.join(p.stem for p in paths)}")
+    return chosen
+
+
+def _clean_text(t):
+    return _ADDRESS.sub('', t) if isinstance(t, str) else [_ADDRESS.sub('', s) for s in t]
+
+
+def clean_notebook(nb) -> None:
+    "Strip machine-specific metadata and object addresses from `nb` in place; keep outputs and execution counts."
+    nb.metadata = nbformat.from_dict({'kernelspec': dict(KERNELSPEC)})
+    nb.nbformat, nb.nbformat_minor = 4, 5
+    for cell in nb.cells:
+        cell.metadata = nbformat.from_dict({})
+        for out in cell.get('outputs', []):
+            if 'metadata' in out: out.metadata = nbformat.from_dict({})
+            if 'text' in out: out.text = _clean_text(out.text)
+            for k, v in out.get('data', {}).items():
+                if k.startswith('text/'): out.data[k] = _clean_text(v)
+
+
+def leaks(nb) -> list[str]:
+    "Machine paths found in `nb`'s outputs, as 'cell N: text' strings."
+    found = []
+    for i, cell in enumerate(nb.cells):
+        for out in cell.get('outputs', []):
+            texts = [out.get('text', '')] + [v for k, v in out.get('data', {}).items() if k.startswith('text/')]
+            texts += out.get('traceback', [])
+            for t in texts:
+                t = ''.join(t) if isinstance(t, list) else t
+                m = LEAK.search(t)
+                if m: found.append(f"cell {i}: ...{t[max(0, m.start()-40):m.end()+40]!r}...")
+    return found
+
+
+def failed_cell(nb):
+    "(index, 'Name: message') of the first cell with an error output, or None."
+    for i, cell in enumerate(nb.cells):
+        for out in cell.get('outputs', []):
+            if out.get('output_type') == 'error': return i, f"{out.get('ename')}: {out.get('evalue')}"
+
+
+def execute(path: Path, timeout: int = 1200):
+    "Run notebook `path` top to bottom in a fresh kernel (cwd `nbs/`); returns (nb, seconds, error or None)."
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(nb, kernel_name='python3', timeout=timeout, record_timing=False,
+                            extra_arguments=['--IPKernelApp.log_level=ERROR'],  # no start-up chatter on the terminal
+                            resources={'metadata': {'path': str(path.parent)}})
+    t0, err = time.perf_counter(), None
+    try: client.execute()
+    except CellExecutionError:
+        i, msg = failed_cell(nb) or (None, 'error')
+        err = f"cell {i}: {msg}"
+    except Exception as e: err = f"{type(e).__name__}: {e}"
+    return nb, time.perf_counter() - t0, err

@@ -1,0 +1,36 @@
+"The import chain: `from exp.nb_NN import *` gives every name exported by lectures 00..NN."
+import ast, importlib, re
+import pytest
+from helpers.notebooks import REPO, lecture_paths
+
+MODULES = [re.match(r'(\d\d)_', p.name).group(1) for p in lecture_paths()]
+
+
+def own_names(nn):
+    "The names nbdev listed for module nb_NN itself (the first `__all__` assignment nbdev writes)."
+    tree = ast.parse((REPO/'exp'/f'nb_{nn}.py').read_text())
+    first = next(n for n in tree.body if isinstance(n, ast.Assign) and getattr(n.targets[0], 'id', '') == '__all__')
+    return ast.literal_eval(first.value)
+
+
+def test_modules_exist_for_every_lecture():
+    assert MODULES[0] == '00' and MODULES == [f'{i:02d}' for i in range(len(MODULES))], MODULES
+
+
+@pytest.mark.parametrize('nn', MODULES)
+def test_star_import_chains(nn):
+    ns = {}
+    exec(f'from exp.nb_{nn} import *', ns)
+    for earlier in MODULES[:MODULES.index(nn) + 1]:
+        missing = [n for n in own_names(earlier) if n not in ns]
+        assert not missing, f"from exp.nb_{nn} import * lacks {missing} exported by nb_{earlier}"
+        mod = importlib.import_module(f'exp.nb_{earlier}')
+        assert all(ns[n] is getattr(mod, n) for n in own_names(earlier))
+
+
+@pytest.mark.parametrize('nn', MODULES[1:])
+def test_each_lecture_starts_with_the_chain_cell(nn):
+    prev = f'{int(nn) - 1:02d}'
+    src = (REPO/'exp'/f'nb_{nn}.py').read_text()
+    assert f'from .nb_{prev} import *' in src and f'from . import nb_{prev} as _previous' in src, \
+        f"nb_{nn} must start with the chain cell importing nb_{prev} (see lecture 00)"

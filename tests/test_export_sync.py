@@ -1,0 +1,30 @@
+"exp/ must be exactly what nbdev-export makes from nbs/ — no edited, stale or left-behind module."
+import filecmp, os, shutil, subprocess, sys
+from pathlib import Path
+from helpers.notebooks import REPO
+
+
+def exported_tree(tmp_path) -> Path:
+    for name in ('pyproject.toml', 'settings.ini'): shutil.copy(REPO/name, tmp_path/name)
+    shutil.copytree(REPO/'nbs', tmp_path/'nbs', ignore=shutil.ignore_patterns('.ipynb_checkpoints'))
+    (tmp_path/'exp').mkdir()
+    shutil.copy(REPO/'exp'/'__init__.py', tmp_path/'exp'/'__init__.py')  # nbdev reads the version from it
+    env = {k: v for k, v in os.environ.items() if k != 'IN_TEST'}  # IN_TEST makes nbdev-export a silent no-op
+    exe = Path(sys.executable).parent/'nbdev-export'
+    r = subprocess.run([str(exe)], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert r.returncode == 0, f"nbdev-export failed:\n{r.stdout}{r.stderr}"
+    return tmp_path/'exp'
+
+
+def py_files(d): return {p.name for p in Path(d).glob('*.py')}
+
+
+def test_exp_matches_notebooks(tmp_path):
+    fresh, committed = exported_tree(tmp_path), REPO/'exp'
+    stale = sorted(py_files(committed) - py_files(fresh))
+    missing = sorted(py_files(fresh) - py_files(committed))
+    differ = sorted(n for n in py_files(fresh) & py_files(committed) if not filecmp.cmp(fresh/n, committed/n, shallow=False))
+    problems = ([f"exp/{n} has no notebook any more (renamed or deleted lecture?) — delete it" for n in stale] +
+                [f"exp/{n} is missing — run `make export`" for n in missing] +
+                [f"exp/{n} differs from its notebook — run `make export` (never edit exp/ by hand)" for n in differ])
+    assert not problems, '\n'.join(problems)

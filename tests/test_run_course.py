@@ -1,0 +1,45 @@
+"The main job's pieces: executing a notebook, naming the failing cell, cleaning, leak detection."
+import nbformat, pytest
+from nbformat.v4 import new_notebook, new_code_cell, new_markdown_cell
+from helpers.notebooks import execute, clean_notebook, leaks, failed_cell, lecture_paths
+from helpers import run_course
+
+
+def write_nb(path, *sources):
+    nb = new_notebook(cells=[new_markdown_cell('# t')] + [new_code_cell(s) for s in sources])
+    nb.metadata = {'kernelspec': {'name': 'python3', 'display_name': 'x'}, 'language_info': {'version': '3.11'}}
+    nbformat.write(nb, path)
+    return path
+
+
+def test_execute_ok_and_clean(tmp_path):
+    p = write_nb(tmp_path/'a.ipynb', 'class A: pass\nA()', 'print(6*7)')
+    nb, secs, err = execute(p)
+    assert err is None and secs > 0
+    assert nb.cells[2].outputs[0].text == '42\n' and nb.cells[2].execution_count == 2
+    assert ' at 0x' in nb.cells[1].outputs[0].data['text/plain']
+    nb.cells[1].metadata['execution'] = {'x': 1}
+    clean_notebook(nb)
+    assert nb.cells[1].outputs[0].data['text/plain'] == '<__main__.A>'
+    assert nb.metadata == {'kernelspec': {'display_name': 'python3', 'language': 'python', 'name': 'python3'}}
+    assert all(c.metadata == {} for c in nb.cells)
+
+
+def test_execute_names_failing_cell(tmp_path):
+    p = write_nb(tmp_path/'b.ipynb', 'x = 1', 'raise ValueError("boom")', 'print("never")')
+    nb, _, err = execute(p)
+    assert err == "cell 2: ValueError: boom" and failed_cell(nb)[0] == 2
+    assert nb.cells[3].outputs == []
+
+
+def test_leaks_found(tmp_path):
+    p = write_nb(tmp_path/'c.ipynb', 'print("/home/alice/x.py")', 'print("data/x.png")')
+    nb, _, _ = execute(p)
+    found = leaks(nb)
+    assert len(found) == 1 and found[0].startswith('cell 1')
+
+
+def test_lecture_selection():
+    assert [p.name[:2] for p in lecture_paths(['01'])] == ['01']
+    with pytest.raises(SystemExit, match='No lecture matches'): lecture_paths(['99'])
+    with pytest.raises(SystemExit): run_course.main(['--help'])
