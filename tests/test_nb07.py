@@ -1,0 +1,178 @@
+"Lecture 07: the settings schema and its checks, logging, atomic YAML, and the training pieces the command uses."
+import logging, os
+import matplotlib
+import pytest, torch, yaml
+from exp import nb_00
+from exp.nb_07 import (TRAIN_SETTINGS, REQUIRED, Key, SettingsError, check_settings, load_settings, settings_help,
+                       save_yaml, setup_logging, holdout_split, resolve_device, make_optimizer, versions,
+                       prepare_training, plot_results, train_from_settings, default_device, DATASETS, PLOT_FILES)
+from helpers.notebooks import REPO
+
+SETTINGS = REPO/'settings'
+MINIMAL = {'num_epochs': 2, 'batch_size': 32, 'learning_rate': 0.5}
+
+
+def write(tmp_path, text, name='s.yaml'):
+    fn = tmp_path/name
+    fn.write_text(text)
+    return fn
+
+
+def test_shipped_settings_are_valid():
+    files = sorted(SETTINGS.glob('*.yaml'))
+    assert {'mnist_mlp.yaml', 'fashion_mlp.yaml', 'quick.yaml'} <= {f.name for f in files}
+    for f in files:
+        s = load_settings(f)
+        assert set(s) == set(TRAIN_SETTINGS) and s['dataset'] in DATASETS
+    assert load_settings(SETTINGS/'mnist_mlp.yaml')['dataset'] == 'embedded'
+    assert load_settings(SETTINGS/'fashion_mlp.yaml')['dataset'] == 'fashion'
+
+
+def test_defaults_filled_and_types():
+    s = check_settings(dict(MINIMAL, learning_rate=1))
+    assert s == {**{k: v.default for k, v in TRAIN_SETTINGS.items()}, **MINIMAL, 'learning_rate': 1.0}
+    assert isinstance(s['learning_rate'], float)
+    required = [k for k, v in TRAIN_SETTINGS.items() if v.default is REQUIRED]
+    assert required == ['num_epochs', 'batch_size', 'learning_rate']
+    for k, key in TRAIN_SETTINGS.items():  # every default obeys its own rule
+        if key.default is not REQUIRED: assert check_settings({**MINIMAL, k: key.default})[k] == key.default
+
+
+@pytest.mark.parametrize('text,fragments', [
+    ("num_epochs: 2\nbatch_size: 32\nlearning_rat: 0.1\n", ["unknown key 'learning_rat'", "did you mean 'learning_rate'", 'Allowed keys: dataset, num_epochs']),
+    ("num_epochs: 2\nbatch_size: 32\n", ["missing key 'learning_rate'", 'a number > 0', 'Required keys: num_epochs, batch_size, learning_rate']),
+    ("num_epochs: two\nbatch_size: 32\nlearning_rate: 0.1\n", ["key 'num_epochs' must be an integer, got 'two'", 'Allowed: an integer >= 1']),
+    ("num_epochs: 2.5\nbatch_size: 32\nlearning_rate: 0.1\n", ["key 'num_epochs' must be an integer, got 2.5"]),
+    ("num_epochs: true\nbatch_size: 32\nlearning_rate: 0.1\n", ["key 'num_epochs' must be an integer, got True"]),
+    ("num_epochs: 2\nbatch_size: 32\nlearning_rate: 1e-3\n", ["key 'learning_rate' must be a number, got '1e-3'", 'write 1.0e-3 or 0.001']),
+    ("num_epochs: 2\nbatch_size: -32\nlearning_rate: 0.1\n", ["key 'batch_size' cannot be -32", 'Allowed: an integer >= 1']),
+    ("num_epochs: 0\nbatch_size: 32\nlearning_rate: 0.1\n", ["key 'num_epochs' cannot be 0"]),
+    ("num_epochs: 2\nbatch_size: 32\nlearning_rate: 0\n", ["key 'learning_rate' cannot be 0.0", 'Allowed: a number > 0']),
+    ("num_epochs: 2\nbatch_size: 32\nlearning_rate: .inf\n", ["key 'learning_rate' cannot be inf", 'Allowed: a number > 0']),
+    ("num_epochs: 2\nbatch_size: 32\nlearning_rate: 0.1\nmomentum: .nan\n", ["key 'momentum' cannot be nan", 'in [0, 1)']),
+    ("num_epochs: 2\nbatch_size: 32\nlearning_rate: 0.1\nvalid_fraction: 1\n", ["key 'valid_fraction' cannot be 1.0", 'in (0, 1)']),
+    ("num_epochs: 2\nbatch_size: 32\nlearning_rate: 0.1\ndataset: cifar\n", ["key 'dataset' cannot be 'cifar'", 'Allowed: one of embedded, mnist, fashion']),
+    ("num_epochs: 2\nbatch_size: 32\nlearning_rate: 0.1\noptimizer: adagrad\n", ["key 'optimizer' cannot be 'adagrad'", 'Allowed: one of sgd, adam']),
+    ("num_epochs: 2\nbatch_size: 32\nlearning_rate: 0.1\noptimizer: adam\nmomentum: 0.9\n", ["key 'momentum' is used by optimizer 'sgd' only"]),
+    ("num_epochs: 2\nbatch_size: 32\nlearning_rate: 0.1\ndevice: tpu\n", ["key 'device' cannot be 'tpu'", 'one of auto, cpu, cuda, mps']),
+    ("- num_epochs: 2\n", ['expected `key: value` lines at the top level, found list']),
+    ("", ["missing key 'num_epochs'"]),
+    ("num_epochs: [2\n", ['is not valid YAML']),
+])
+def test_bad_settings_name_file_key_and_allowed(tmp_path, text, fragments):
+    fn = write(tmp_path, text)
+    with pytest.raises(SettingsError) as e: load_settings(fn)
+    msg = str(e.value)
+    assert msg.startswith(str(fn)), msg
+    for f in fragments: assert f in msg, msg
+
+
+def test_unsafe_yaml_tags_are_refused(tmp_path):
+    fn = write(tmp_path, "num_epochs: !!python/object/apply:os.system ['echo hi']\nbatch_size: 1\nlearning_rate: 0.1\n")
+    with pytest.raises(SettingsError, match='not valid YAML'): load_settings(fn)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(SettingsError, match=r'nope.yaml: cannot read the settings file'): load_settings(tmp_path/'nope.yaml')
+
+
+def test_custom_schema_and_help():
+    schema = {'n': Key(int, REQUIRED, 'a count', rule='>= 2', check=lambda v: v >= 2), 'name': Key(str, 'x', 'a name')}
+    assert check_settings({'n': 3}, schema=schema) == {'n': 3, 'name': 'x'}
+    with pytest.raises(SettingsError, match="src: key 'n' cannot be 1. Allowed: an integer >= 2."): check_settings({'n': 1}, 'src', schema)
+    assert settings_help(schema).splitlines() == ["  n     a count", "        an integer >= 2; required", "  name  a name", "        text; default x"]
+    h = settings_help()
+    for k in TRAIN_SETTINGS: assert f'  {k} ' in h
+
+
+def test_save_yaml_atomic(tmp_path):
+    fn = tmp_path/'r.yaml'
+    save_yaml({'a': [1.5, 2], 'b': {'c': 'd'}}, fn)
+    assert yaml.safe_load(fn.read_text()) == {'a': [1.5, 2], 'b': {'c': 'd'}}
+    assert list(tmp_path.iterdir()) == [fn]  # no temporary file left behind
+    with pytest.raises(yaml.representer.RepresenterError): save_yaml({'a': object()}, fn)
+    assert yaml.safe_load(fn.read_text()) == {'a': [1.5, 2], 'b': {'c': 'd'}} and list(tmp_path.iterdir()) == [fn]
+    x = 0.1 + 0.2  # floats survive the round trip exactly
+    save_yaml([x], fn); assert yaml.safe_load(fn.read_text()) == [x]
+
+
+def test_setup_logging(tmp_path, capsys):
+    fn = tmp_path/'t.log'
+    log = setup_logging(fn, name='dlf.test')
+    log.info('first')
+    assert (fn.read_text().splitlines()[0]).endswith(' | first')  # written at once, before any handler is closed
+    log = setup_logging(fn, append=True, name='dlf.test')  # again: handlers replaced, not added
+    assert len(log.handlers) == 2
+    log.info('second')
+    assert capsys.readouterr().out == 'first\nsecond\n'
+    assert [l.split(' | ', 1)[1] for l in fn.read_text().splitlines()] == ['first', 'second']
+    setup_logging(fn, name='dlf.test').info('third')  # append=False starts a new file
+    assert [l.split(' | ', 1)[1] for l in fn.read_text().splitlines()] == ['third']
+    assert len(setup_logging(name='dlf.test').handlers) == 1
+    for h in log.handlers: h.close()
+
+
+def test_holdout_split():
+    x, y = torch.arange(20).view(10, 2), torch.arange(10)
+    xt, yt, xv, yv = holdout_split(x, y, 0.3)
+    nb_00.test_eq(yt, torch.arange(7)); nb_00.test_eq(yv, torch.arange(7, 10)); nb_00.test_eq(xv, x[7:])
+    with pytest.raises(ValueError, match='valid_fraction 0.01 of 10 rows leaves 10 for training and 0 for validation'):
+        holdout_split(x, y, 0.01)
+    with pytest.raises(ValueError, match='leaves 0 for training'): holdout_split(x, y, 0.99)
+
+
+def test_resolve_device():
+    assert resolve_device('auto') == default_device() and resolve_device('cpu') == torch.device('cpu')
+    with pytest.raises(SettingsError, match="f.yaml: key 'device' cannot be 'tpu'"): resolve_device('tpu', 'f.yaml')
+    if not torch.cuda.is_available():
+        with pytest.raises(SettingsError, match="key 'device' is 'cuda', which this machine does not have. Allowed here: auto, cpu"):
+            resolve_device('cuda')
+
+
+def test_make_optimizer_and_versions():
+    p = [torch.nn.Parameter(torch.zeros(2))]
+    opt = make_optimizer(p, check_settings(dict(MINIMAL, momentum=0.9, weight_decay=0.01)))
+    assert isinstance(opt, torch.optim.SGD) and opt.defaults['momentum'] == 0.9 and opt.defaults['lr'] == 0.5
+    opt = make_optimizer(p, check_settings(dict(MINIMAL, optimizer='adam')))
+    assert isinstance(opt, torch.optim.Adam) and opt.defaults['weight_decay'] == 0.0
+    v = versions()
+    assert v['torch'] == torch.__version__ and set(v) == {'python', 'torch', 'torchvision', 'numpy', 'pyyaml', 'course'}
+
+
+def test_prepare_training_is_reproducible():
+    s = load_settings(SETTINGS/'quick.yaml')
+    lines = []
+    a, b = prepare_training(s, lines.append), prepare_training(s, lambda m: None)
+    assert any(l.startswith('data: ') for l in lines) and any(l.startswith('split: ') for l in lines)
+    n = a.sizes['train'] + a.sizes['valid']
+    assert a.sizes['valid'] == round(n * s['valid_fraction']) and a.sizes['test'] > 0
+    assert a.model.hidden.out_features == s['num_hidden'] and a.device == default_device()
+    nb_00.test_eq(a.model.hidden.weight, b.model.hidden.weight)  # same seed, same weights
+    xb, yb = next(iter(a.loaders[0]))
+    assert xb.shape == (s['batch_size'], 784) and yb.dtype == torch.int64
+    assert sum(len(yb) for _, yb in a.loaders[2]) == a.sizes['test']
+
+
+def test_plot_results():
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    r = {'minibatch_loss': [2.3, 2.0, 1.5, 1.2, 1.0, 0.9], 'train_acc': [50.0, 70.0], 'valid_acc': [45.0, 66.0]}
+    figs = plot_results(r, averaging_iterations=100)  # longer than the losses: clipped, not an error
+    assert len(figs) == 2 and all(isinstance(f, plt.Figure) for f in figs)
+    plt.close('all')
+
+
+def test_train_from_settings(tmp_path):
+    s = load_settings(SETTINGS/'quick.yaml')
+    lines = []
+    r = train_from_settings(s, tmp_path/'out', log=lines.append)
+    assert yaml.safe_load((tmp_path/'out'/'results.yaml').read_text()) == r
+    for f in ('checkpoint.pt', *PLOT_FILES): assert (tmp_path/'out'/f).is_file()
+    n = r['run']['num_epochs']
+    assert n == nb_00.budget(s['num_epochs']) and len(r['train_acc']) == len(r['valid_acc']) == n
+    assert all(0 <= a <= 100 for a in r['train_acc'] + r['valid_acc'] + [r['test_acc']])
+    assert r['test_acc'] > 20, "two quick epochs should beat chance (10 %) clearly"
+    assert r['settings'] == s and r['run']['resumed'] is False and r['timings']['training_s'] > 0
+    assert len(r['minibatch_loss']) == n * -(-r['run']['sizes']['train'] // s['batch_size'])
+    assert lines[0] == 'settings: ' + ', '.join(f'{k}={v}' for k, v in s.items())
+    assert f"test accuracy {r['test_acc']:.2f}%" in lines and lines[-1].startswith('wrote results.yaml')

@@ -1,0 +1,167 @@
+"The training command end to end, in temporary folders: a full quick run, bad settings, the results-folder policy, resume."
+import contextlib, io, os, signal, subprocess, sys, time, tomllib
+from types import SimpleNamespace
+import pytest, yaml
+from exp import nb_00
+from exp.nb_07 import TRAIN_SETTINGS
+from helpers import train_model as cmd
+from helpers.notebooks import REPO
+
+QUICK = REPO/'settings'/'quick.yaml'
+
+
+def run(capsys, *args):
+    "Run the command in-process; returns (exit status, stdout, stderr)."
+    rc = cmd.main([str(a) for a in args])
+    out = capsys.readouterr()
+    return rc, out.out, out.err
+
+
+@pytest.fixture(scope='module')
+def quick_run(tmp_path_factory):
+    "One full quick run of the shipped quick settings (in-process): (results folder, status, terminal output, errors)."
+    d = tmp_path_factory.mktemp('quick')/'results'
+    with contextlib.redirect_stdout(io.StringIO()) as out, contextlib.redirect_stderr(io.StringIO()) as err:
+        rc = cmd.main(['--settings_path', str(QUICK), '--results_path', str(d)])
+    return SimpleNamespace(dir=d, returncode=rc, stdout=out.getvalue(), stderr=err.getvalue())
+
+
+def test_help_explains_every_option_and_key(capsys):
+    with pytest.raises(SystemExit) as e: cmd.main(['--help'])
+    out = capsys.readouterr().out
+    assert e.value.code == 0
+    for opt in ('--settings_path', '--results_path', '--resume', '--overwrite'): assert opt in out
+    for k in TRAIN_SETTINGS: assert f'\n  {k} ' in out
+    assert 'validation part is the test' in out.replace('\n', ' ') and 'settings/ folder' in out
+    for f in cmd.RESULT_FILES: assert f in out
+
+
+def test_missing_arguments_give_usage(capsys):
+    with pytest.raises(SystemExit) as e: cmd.main([])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and err.startswith('usage:')
+    assert 'the following arguments are required: --settings_path, --results_path' in err
+    with pytest.raises(SystemExit): cmd.main(['--settings_path', 'x.yaml', '--results_path', 'd', '--resume', '--overwrite'])
+    assert 'not allowed with argument' in capsys.readouterr().err
+
+
+def test_console_script_entry():
+    scripts = tomllib.loads((REPO/'pyproject.toml').read_text())['project']['scripts']
+    assert scripts['dlf-train'] == 'helpers.train_model:main'
+
+
+def test_full_quick_run(quick_run):
+    d, r = quick_run.dir, quick_run
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stderr == '', r.stderr  # no warnings, nothing outside the log
+    assert sorted(p.name for p in d.iterdir()) == sorted(cmd.RESULT_FILES)
+    res = yaml.safe_load((d/'results.yaml').read_text())
+    s = yaml.safe_load((d/'settings.yaml').read_text())
+    assert res['settings'] == s and set(s) == set(TRAIN_SETTINGS)
+    assert all(s[k] == v for k, v in yaml.safe_load(QUICK.read_text()).items())
+    n = res['run']['num_epochs']
+    assert n == nb_00.budget(s['num_epochs']) and len(res['train_acc']) == len(res['valid_acc']) == n
+    assert all(0 <= a <= 100 for a in res['train_acc'] + res['valid_acc'] + [res['test_acc']])
+    assert res['run']['quick_mode'] is True and res['run']['sizes']['test'] > 0
+    assert {'setup_s', 'training_s', 'total_s'} <= set(res['timings'])
+    assert (d/'training_loss.png').read_bytes()[:4] == b'\x89PNG'
+    log = (d/'training.log').read_text().splitlines()
+    assert [l.split(' | ', 1)[1] for l in log] == r.stdout.splitlines()  # the file holds exactly what the terminal showed
+    text = '\n'.join(log)
+    for k, v in s.items(): assert f'{k}={v}' in text
+    for piece in ('versions: python', 'torch ', 'device: ', 'data: ', 'split: train', f"test accuracy {res['test_acc']:.2f}%", f'wrote results.yaml, training_loss.png, accuracy.png and checkpoint.pt to {d}'):
+        assert piece in text, piece
+
+
+def test_refuses_results_folder_with_results(quick_run, capsys):
+    d = quick_run.dir
+    before = {p.name: p.read_bytes() for p in d.iterdir()}
+    rc, out, err = run(capsys, '--settings_path', QUICK, '--results_path', d)
+    assert rc == 2 and out == ''
+    assert f'{d} already holds results' in err and '--overwrite' in err and '--resume' in err
+    assert {p.name: p.read_bytes() for p in d.iterdir()} == before
+
+
+def test_overwrite_replaces(tmp_path, capsys):
+    d = tmp_path/'r'; d.mkdir()
+    (d/'results.yaml').write_text('old: 1\n'); (d/'checkpoint.pt').write_text('stale')
+    rc, out, err = run(capsys, '--settings_path', QUICK, '--results_path', d, '--overwrite')
+    assert rc == 0, err
+    assert 'old' not in yaml.safe_load((d/'results.yaml').read_text())
+    assert sorted(p.name for p in d.iterdir()) == sorted(cmd.RESULT_FILES)
+
+
+def test_other_files_in_the_folder_are_fine(tmp_path, capsys):
+    d = tmp_path/'r'; d.mkdir(); (d/'notes.txt').write_text('mine')
+    cmd.prepare_results_dir(d, yaml.safe_load(QUICK.read_text()))
+    assert (d/'notes.txt').read_text() == 'mine' and (d/'settings.yaml').is_file()
+    (tmp_path/'file').write_text('')
+    with pytest.raises(cmd.ResultsFolderError, match='exists and is not a folder'): cmd.prepare_results_dir(tmp_path/'file', {})
+
+
+BAD = [("num_epochs: 2\nbatch_size: 32\nlearning_rat: 0.1\n", ["unknown key 'learning_rat'", 'Allowed keys:']),
+       ("num_epochs: 2\nlearning_rate: 0.1\n", ["missing key 'batch_size'", 'Required keys:']),
+       ("num_epochs: 2\nbatch_size: '32'\nlearning_rate: 0.1\n", ["key 'batch_size' must be an integer, got '32'", 'Allowed: an integer >= 1']),
+       ("num_epochs: 2\nbatch_size: -32\nlearning_rate: 0.1\n", ["key 'batch_size' cannot be -32", 'Allowed: an integer >= 1']),
+       ("num_epochs: 2\nbatch_size: 32\nlearning_rate: 0.1\ndataset: cifar\n", ["key 'dataset' cannot be 'cifar'", 'one of embedded, mnist, fashion']),
+       ("num_epochs: 2\nbatch_size: 32\nlearning_rate: 0.1\noptimizer: rmsprop\n", ["key 'optimizer' cannot be 'rmsprop'", 'one of sgd, adam'])]
+
+
+@pytest.mark.parametrize('text,fragments', BAD, ids=['unknown key', 'missing key', 'wrong type', 'negative', 'dataset', 'optimizer'])
+def test_bad_settings_stop_before_training(tmp_path, capsys, text, fragments):
+    fn = tmp_path/'bad.yaml'; fn.write_text(text)
+    rc, out, err = run(capsys, '--settings_path', fn, '--results_path', tmp_path/'r')
+    assert rc == 2 and out == '' and err.startswith(f'error: {fn}: ')
+    for f in fragments: assert f in err, err
+    assert not (tmp_path/'r').exists()  # nothing was created
+
+
+def test_missing_settings_file_and_unavailable_device(tmp_path, capsys):
+    rc, _, err = run(capsys, '--settings_path', tmp_path/'none.yaml', '--results_path', tmp_path/'r')
+    assert rc == 2 and 'none.yaml: cannot read the settings file' in err
+    import torch
+    if torch.cuda.is_available(): return
+    fn = tmp_path/'cuda.yaml'; fn.write_text(QUICK.read_text() + 'device: cuda\n')
+    rc, _, err = run(capsys, '--settings_path', fn, '--results_path', tmp_path/'r')
+    assert rc == 2 and f"{fn}: key 'device' is 'cuda', which this machine does not have" in err and not (tmp_path/'r').exists()
+
+
+def test_resume_refusals(tmp_path, capsys, quick_run):
+    rc, _, err = run(capsys, '--settings_path', QUICK, '--results_path', tmp_path/'none', '--resume')
+    assert rc == 2 and 'has no checkpoint.pt to resume from. Run without --resume.' in err
+    d = quick_run.dir
+    rc, _, err = run(capsys, '--settings_path', QUICK, '--results_path', d, '--resume')
+    assert rc == 2 and 'holds a finished run (results.yaml); there is nothing to resume' in err
+    part = tmp_path/'part'; part.mkdir()
+    (part/'checkpoint.pt').write_bytes((d/'checkpoint.pt').read_bytes())
+    cmd.save_yaml(dict(yaml.safe_load((d/'settings.yaml').read_text()), learning_rate=0.01), part/'settings.yaml')
+    rc, _, err = run(capsys, '--settings_path', QUICK, '--results_path', part, '--resume')
+    assert rc == 2 and "settings differ from those the run in" in err and 'learning_rate was 0.01, now 0.5' in err
+
+
+def test_resume_after_kill_matches_uninterrupted_run(tmp_path):
+    "Kill the command after its first checkpoint, resume it: same final results as an uninterrupted run (CPU)."
+    # Normal mode (quick mode caps the epochs at 2, too short to stop a run in the middle) on the embedded digits.
+    env = dict(os.environ, DLF_QUICK='0', DLF_DATASET='embedded', DLF_OFFLINE='1', OMP_NUM_THREADS='1', MPLBACKEND='Agg')
+    fn = tmp_path/'s.yaml'
+    fn.write_text("num_epochs: 4\nbatch_size: 32\nlearning_rate: 0.2\nnum_hidden: 32\nlogging_interval: 1000\ndevice: cpu\n")
+    def start(d, *extra):
+        return subprocess.Popen([sys.executable, '-m', 'helpers.train_model', '--settings_path', str(fn), '--results_path', str(d), *extra],
+                                cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    whole, part = tmp_path/'whole', tmp_path/'part'
+    p_whole, p_part = start(whole), start(part)
+    deadline = time.monotonic() + 240
+    while not (part/'checkpoint.pt').exists() and p_part.poll() is None and time.monotonic() < deadline: time.sleep(0.002)
+    p_part.send_signal(signal.SIGKILL)
+    p_part.wait()
+    assert p_part.returncode == -signal.SIGKILL, f"the run ended before it could be stopped (status {p_part.returncode}): {p_part.stderr.read()}"
+    assert (part/'checkpoint.pt').exists() and not (part/'results.yaml').exists()
+    resumed = subprocess.run([sys.executable, '-m', 'helpers.train_model', '--settings_path', str(fn), '--results_path', str(part), '--resume'],
+                             cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert p_whole.wait(timeout=300) == 0, p_whole.stderr.read()
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    a, b = (yaml.safe_load((d/'results.yaml').read_text()) for d in (whole, part))
+    assert b['run']['resumed'] is True and a['run']['resumed'] is False and len(a["train_acc"]) == 4
+    for k in ('minibatch_loss', 'train_acc', 'valid_acc', 'test_acc'): assert a[k] == b[k], k
+    log = (part/'training.log').read_text()
+    assert 'training: settings' in log and 'resuming: settings' in log  # the log of the first start was kept
