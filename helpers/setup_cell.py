@@ -1,0 +1,104 @@
+"""Write or refresh the first cells of every lecture: the "Open in Colab" badge and the set-up cell.
+
+    python -m helpers.setup_cell           # rewrite nbs/NN_*.ipynb where they differ
+    python -m helpers.setup_cell --check   # exit 1 and name the lectures whose cells are missing or stale
+
+The set-up cell is identical in every lecture. In Colab it clones the course at the repository and branch named in
+settings.ini into the session (once; a re-run reuses the clone), installs only packages the runtime lacks — never
+torch or anything else Colab already has, so no restart is needed — and puts the course on `sys.path`. Locally it
+finds the repository root above the notebook's folder. Both ways it also sets PYTHONPATH, so shell commands like
+`!python -m helpers.train_model` find the course too. DLF_REPO_URL and DLF_COURSE_DIR override the clone's source and
+place (the tests point them at a local bare clone).
+"""
+from __future__ import annotations
+import argparse, sys
+
+import nbformat
+
+from exp.nb_00 import course_settings
+from helpers.notebooks import lecture_paths
+
+BADGE_IMG = 'https://colab.research.google.com/assets/colab-badge.svg'
+MARKER = '# Course set-up'
+# import name -> distribution name, for everything in pyproject's dependencies (a test keeps the two in step)
+MODULES = {'torch': 'torch', 'torchvision': 'torchvision', 'numpy': 'numpy', 'pandas': 'pandas',
+           'matplotlib': 'matplotlib', 'PIL': 'pillow', 'tqdm': 'tqdm', 'sklearn': 'scikit-learn',
+           'mlxtend': 'mlxtend', 'yaml': 'pyyaml'}
+
+TEMPLATE = '''\
+{marker} (the same in every lecture; written by `python -m helpers.setup_cell` from settings.ini, do not edit).
+# In Colab: fetch the course and install only what the runtime lacks. Locally: find the repository above this folder.
+import importlib.util, os, subprocess, sys
+from pathlib import Path
+
+def _course_root(user={user!r}, repo={repo!r}, branch={branch!r}):
+    try: import google.colab  # importable only inside Colab
+    except ImportError:
+        here = Path.cwd().resolve()
+        root = next((d for d in [here, *here.parents] if (d/'settings.ini').is_file() and (d/'exp').is_dir()), None)
+        if root is None: raise RuntimeError(f"No course repository above {{here}}: open the lectures from the repository's nbs/ folder.")
+        return root
+    root = Path(os.environ.get('DLF_COURSE_DIR', f'/content/{{repo}}'))
+    if not (root/'settings.ini').is_file():
+        url = os.environ.get('DLF_REPO_URL', f'https://github.com/{{user}}/{{repo}}.git')
+        subprocess.run(['git', 'clone', '--quiet', '--depth', '1', '--branch', branch, url, str(root)], check=True)
+    missing = [dist for mod, dist in {modules!r}.items() if importlib.util.find_spec(mod) is None]
+    if missing: subprocess.run([sys.executable, '-m', 'pip', 'install', '--quiet', *missing], check=True)
+    return root
+
+_root = str(_course_root())
+if _root not in sys.path: sys.path.insert(0, _root)
+os.environ['PYTHONPATH'] = os.pathsep.join(dict.fromkeys([_root, *filter(None, os.environ.get('PYTHONPATH', '').split(os.pathsep))]))'''
+
+
+def setup_source() -> str:
+    "The set-up cell's source, with the repository coordinates from settings.ini."
+    c = course_settings()['course']
+    return TEMPLATE.format(marker=MARKER, user=c['repo_user'], repo=c['repo_name'], branch=c['branch'], modules=MODULES)
+
+
+def colab_url(nb_name: str) -> str:
+    "The Colab address of lecture `nb_name` (e.g. '03_minibatch_training.ipynb') on the course's branch."
+    c = course_settings()['course']
+    return f"https://colab.research.google.com/github/{c['repo_user']}/{c['repo_name']}/blob/{c['branch']}/nbs/{nb_name}"
+
+
+def badge(nb_name: str) -> str:
+    "Markdown for the 'Open in Colab' badge of lecture `nb_name`."
+    return f'[![Open In Colab]({BADGE_IMG})]({colab_url(nb_name)})'
+
+
+def _is_badge(cell): return cell.cell_type == 'markdown' and cell.source.startswith('[![Open In Colab]')
+def _is_setup(cell): return cell.cell_type == 'code' and cell.source.startswith(MARKER)
+
+
+def refresh(nb, nb_name: str) -> bool:
+    "Make cells 0 and 1 of `nb` the badge and the set-up cell (replacing old ones); True if anything changed."
+    before = [(c.cell_type, c.source) for c in nb.cells]
+    old = [c for c in nb.cells if _is_badge(c) or _is_setup(c)]
+    ids = {('b' if _is_badge(c) else 's'): c.get('id') for c in old}
+    nb.cells = [c for c in nb.cells if c not in old]
+    b = nbformat.v4.new_markdown_cell(badge(nb_name)); b.id = ids.get('b') or 'colab-badge'
+    s = nbformat.v4.new_code_cell(setup_source()); s.id = ids.get('s') or 'course-setup'
+    nb.cells[:0] = [b, s]
+    return before != [(c.cell_type, c.source) for c in nb.cells]
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description="Write or check the Colab badge and set-up cell of every lecture.")
+    p.add_argument('--check', action='store_true', help="only check; exit 1 naming the lectures that are stale")
+    a = p.parse_args(argv)
+    stale = []
+    for path in lecture_paths():
+        nb = nbformat.read(path, as_version=4)
+        if refresh(nb, path.name):
+            stale.append(path.name)
+            if not a.check: nbformat.write(nb, path)
+    if a.check and stale:
+        print(f"Set-up cell or badge missing or stale in: {', '.join(stale)}. Run `python -m helpers.setup_cell`.", file=sys.stderr)
+        return 1
+    print(f"{'stale' if a.check else 'refreshed'}: {', '.join(stale) or 'none'}")
+    return 0
+
+
+if __name__ == '__main__': sys.exit(main())

@@ -1,0 +1,87 @@
+"Every lecture starts cold in Colab and locally: set-up cell, badges, dependency ranges, a simulated Colab session."
+import os, re, subprocess, sys, tomllib
+from pathlib import Path
+import nbformat, pytest
+from packaging.requirements import Requirement
+from packaging.version import Version
+from helpers import setup_cell
+from helpers.notebooks import REPO, lecture_paths
+from exp.nb_00 import course_settings
+
+LECTURES = lecture_paths()
+PYPROJECT = tomllib.loads((REPO/'pyproject.toml').read_text())
+DEPS = {Requirement(d).name.lower(): Requirement(d) for d in PYPROJECT['project']['dependencies']}
+
+
+def test_every_lecture_has_the_current_setup_cell_and_badge():
+    assert setup_cell.main(['--check']) == 0
+    for p in LECTURES:
+        cells = nbformat.read(p, as_version=4).cells
+        assert cells[0].source == setup_cell.badge(p.name) and cells[1].source == setup_cell.setup_source(), p.name
+
+
+def test_badge_links_point_at_their_notebooks():
+    c = course_settings()['course']
+    prefix = f"https://colab.research.google.com/github/{c['repo_user']}/{c['repo_name']}/blob/{c['branch']}/"
+    for p in LECTURES:
+        url = re.search(r'\]\((https://colab[^)]+)\)$', nbformat.read(p, as_version=4).cells[0].source).group(1)
+        assert url == prefix + f'nbs/{p.name}' and (REPO/url[len(prefix):]).is_file()
+    rows = [l for l in (REPO/'README.md').read_text().splitlines() if l.startswith('| ') and 'nbs/' in l]
+    assert len(rows) == len(LECTURES), "the README's lecture table needs one row per lecture"
+    for row, p in zip(rows, LECTURES):
+        links = re.findall(r'\]\(((?:https://colab[^)]+/)?nbs/[^)]+\.ipynb)\)', row)
+        assert links == [f'nbs/{p.name}', prefix + f'nbs/{p.name}'], row
+
+
+def test_setup_modules_cover_the_dependencies():
+    assert set(setup_cell.MODULES.values()) == set(DEPS)
+
+
+@pytest.mark.parametrize('runtime', tomllib.loads((REPO/'tests'/'colab_versions.toml').read_text())['runtime'],
+                         ids=lambda r: r['seen'])
+def test_dependency_ranges_accept_colab(runtime):
+    req_py = PYPROJECT['project']['requires-python']
+    assert Requirement(f'python{req_py}').specifier.contains(runtime['python'])
+    for name in ('torch', 'torchvision', 'numpy', 'pandas'):
+        assert DEPS[name].specifier.contains(Version(runtime[name])), f"{name} {runtime[name]} (Colab, {runtime['seen']}) is outside {DEPS[name]}"
+
+
+@pytest.fixture(scope='module')
+def colab(tmp_path_factory):
+    "A stand-in Colab: a `google.colab` module, /content, and the course served from a local bare clone (no network)."
+    tmp = tmp_path_factory.mktemp('colab')
+    (tmp/'fake'/'google'/'colab').mkdir(parents=True)
+    for d in ('google', 'google/colab'): (tmp/'fake'/d/'__init__.py').write_text('')
+    bare = tmp/'course.git'
+    subprocess.run(['git', 'init', '-q', '--bare', str(bare)], check=True)
+    work = subprocess.run(['git', 'stash', 'create'], cwd=REPO, capture_output=True, text=True).stdout.strip() or 'HEAD'
+    subprocess.run(['git', 'push', '-q', str(bare), f'{work}:refs/heads/{course_settings()["course"]["branch"]}'], cwd=REPO, check=True)
+    (tmp/'content').mkdir()
+    env = dict(os.environ, PYTHONPATH=str(tmp/'fake'), DLF_REPO_URL=f'file://{bare}', DLF_COURSE_DIR=str(tmp/'content'/'course'))
+    return tmp, env
+
+
+FIT_ONE_EPOCH = '''
+import importlib, sys
+from pathlib import Path
+newest = sorted(p.stem for p in (Path(_root)/'exp').glob('nb_*.py'))[-1]
+m = importlib.import_module(f'exp.{newest}')
+assert Path(m.__file__).resolve().is_relative_to(Path(_root).resolve()), m.__file__
+import torch.nn.functional as F
+x_train, y_train, x_valid, y_valid = m.get_data('embedded')
+train_dl, valid_dl = m.get_dls(m.Dataset(x_train, y_train), m.Dataset(x_valid, y_valid), 64)
+model, opt = m.get_model()
+m.fit(1, model, F.cross_entropy, opt, train_dl, valid_dl)
+print('COLAB-OK', newest)
+'''
+
+
+@pytest.mark.parametrize('path', LECTURES, ids=lambda p: p.stem)
+def test_simulated_colab_session(colab, path):
+    tmp, env = colab
+    src = nbformat.read(path, as_version=4).cells[1].source
+    script = tmp/f'{path.stem}.py'
+    script.write_text(src + '\n' + src + '\n' + FIT_ONE_EPOCH)  # the cell twice: a re-run must be harmless
+    r = subprocess.run([sys.executable, str(script)], cwd=tmp/'content', env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and 'COLAB-OK' in r.stdout, r.stdout[-2000:] + r.stderr[-3000:]
+    assert (tmp/'content'/'course'/'settings.ini').is_file()
