@@ -1,0 +1,148 @@
+"""Section 1 — training loop: samples/s of the course's training path against a hand-written slicing loop and
+PyTorch's per-item DataLoader, same model (the course's `MLP`, 784-100-10), optimizer (SGD) and batch size."""
+from __future__ import annotations
+import contextlib, io, statistics, time
+from contextlib import contextmanager
+
+import torch
+import torch.nn.functional as F
+from torch import optim
+from torch.utils.data import DataLoader as TorchDataLoader, TensorDataset
+
+import exp.nb_05
+from exp.nb_05 import MLP, Dataset, embedded_digits, fit, get_dls, to_float_rows, train_model
+from bench.timing import Row, Section, Target, interleaved, matmul_flops, ratios, timed
+
+# A training step of 784-100-10: forward 2·784·100 + 2·100·10, backward 2·784·100 (weight gradient of layer 1; the
+# input needs no gradient) + 4·100·10 (weight and input gradients of layer 2). Activations and the loss are ignored.
+FLOP_PER_SAMPLE = 4*784*100 + 6*100*10
+LR = 0.1
+
+
+def _model_opt(seed: int = 0):
+    "A fresh course MLP (784-100-10, sigmoid) and its SGD optimizer, the same for every method."
+    torch.manual_seed(seed)
+    model = MLP()
+    return model, optim.SGD(model.parameters(), lr=LR)
+
+
+def slicing_loop(x, y, bs: int, epochs: int) -> None:
+    "Baseline: the hand-written loop, batches by slicing the tensors in order (no shuffling, no bookkeeping)."
+    model, opt = _model_opt()
+    for _ in range(epochs):
+        for i in range(0, len(x), bs):
+            loss = F.cross_entropy(model(x[i:i+bs]), y[i:i+bs])
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+
+
+def shuffled_loop(x, y, bs: int, epochs: int) -> None:
+    "Baseline: the hand-written loop over a fresh random order each epoch (batches by indexing with slices of a randperm)."
+    model, opt = _model_opt()
+    for _ in range(epochs):
+        idx = torch.randperm(len(x))
+        for i in range(0, len(x), bs):
+            j = idx[i:i+bs]
+            loss = F.cross_entropy(model(x[j]), y[j])
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+
+
+def torch_dataloader_loop(x, y, bs: int, epochs: int) -> None:
+    "Baseline: the same loop over PyTorch's default DataLoader (shuffled; items fetched one by one and collated)."
+    model, opt = _model_opt()
+    dl = TorchDataLoader(TensorDataset(x, y), batch_size=bs, shuffle=True)
+    for _ in range(epochs):
+        for xb, yb in dl:
+            loss = F.cross_entropy(model(xb), yb)
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+
+
+def course_fit(x, y, xv, yv, bs: int, epochs: int) -> None:
+    "The course's path from lecture 03: `get_dls` over `Dataset`s and `fit` (its per-epoch printing discarded)."
+    model, opt = _model_opt()
+    train_dl, valid_dl = get_dls(Dataset(x, y), Dataset(xv, yv), bs)
+    with contextlib.redirect_stdout(io.StringIO()): fit(epochs, model, F.cross_entropy, opt, train_dl, valid_dl)
+
+
+@contextmanager
+def _time_calls(module, name: str, total: list):
+    "While active, calls of `module.name` add their seconds to `total[0]` (to separate a part of a function's time)."
+    orig = getattr(module, name)
+    def timed_call(*args, **kwargs):
+        t0 = time.perf_counter()
+        try: return orig(*args, **kwargs)
+        finally: total[0] += time.perf_counter() - t0
+    setattr(module, name, timed_call)
+    try: yield
+    finally: setattr(module, name, orig)
+
+
+def course_train_model(x, y, xv, yv, bs: int, epochs: int) -> float:
+    """The course's path from lecture 05: `train_model` over `get_dls` loaders. Returns the seconds it spent in its
+    accuracy passes (`compute_accuracy` on the training, validation and test loaders after each epoch)."""
+    model, opt = _model_opt()
+    train_dl, valid_dl = get_dls(Dataset(x, y), Dataset(xv, yv), bs)
+    eval_secs = [0.0]
+    with _time_calls(exp.nb_05, 'compute_accuracy', eval_secs):
+        train_model(model, epochs, train_dl, valid_dl, valid_dl, opt, log=lambda msg: None)
+    return eval_secs[0]
+
+
+LABELS = {'slicing': 'slicing loop (baseline)', 'shuffled': 'hand-written loop, shuffled (randperm + indexing)',
+          'fit': 'course: get_dls + fit', 'train_model': 'course: train_model, training part',
+          'train_model_whole': 'course: train_model, whole call', 'dataloader': 'PyTorch DataLoader, per-item collate'}
+TARGETED = ('fit', 'train_model')  # the course's paths the ≥ 0.9× target is about
+
+
+def training_section(batch_sizes=(64, 128, 256), repeats: int = 5, n_train: int = None, epochs: int = 5,
+                     matmul_n: int = 2048, matmul_time: float = 0.3) -> Section:
+    "Samples/s of every method at every batch size, measured side by side `repeats` times, and the matmul FLOP ceiling."
+    xt, yt, xv, yv = embedded_digits()
+    x, y = to_float_rows(xt)[:n_train], yt[:n_train]
+    n = epochs * len(x)
+    sec = Section('1. Training loop (in-memory tensors, course MLP 784-100-10, SGD)')
+    ceiling_all = []
+    for bs in batch_sizes:
+        xvb, yvb = to_float_rows(xv)[:2*bs], yv[:2*bs]  # fit validates with batches of 2·bs: one batch
+        whole = []
+        def train_model_run():
+            secs, eval_secs = timed(course_train_model, x, y, xvb, yvb, bs, epochs)
+            whole.append(n / secs)
+            return n / (secs - eval_secs)
+        measures = {'slicing': lambda: n / timed(slicing_loop, x, y, bs, epochs)[0],
+                    'shuffled': lambda: n / timed(shuffled_loop, x, y, bs, epochs)[0],
+                    'fit': lambda: n / timed(course_fit, x, y, xvb, yvb, bs, epochs)[0],
+                    'train_model': train_model_run,
+                    'dataloader': lambda: n / timed(torch_dataloader_loop, x, y, bs, epochs)[0],
+                    'ceiling': lambda: matmul_flops(matmul_n, matmul_time)}
+        for f in measures.values(): f()  # warm-up round, not recorded
+        whole.clear()
+        got = interleaved(measures, repeats)
+        got['train_model_whole'] = whole
+        ceiling = got.pop('ceiling')
+        ceiling_all += ceiling
+        for k, label in LABELS.items():
+            frac = statistics.median([s * FLOP_PER_SAMPLE / c for s, c in zip(got[k], ceiling)])
+            sec.rows.append(Row(f"bs {bs}: {label}", got[k], 'samples/s', note=f"{frac:.0%} of FLOP ceiling"))
+        for k in LABELS:
+            if k == 'slicing': continue
+            name = f"bs {bs}: {LABELS[k].replace('course: ', '')} / slicing"
+            sec.rows.append(Row(name, ratios(got[k], got['slicing']), '×', '{:.2f}', note='target ≥ 0.90' * (k in TARGETED)))
+            if k in TARGETED: sec.targets.append(Target(f"bs {bs}: {LABELS[k]} / slicing loop", sec.rows[-1].median, 0.9))
+        for k in TARGETED:
+            sec.rows.append(Row(f"bs {bs}: {LABELS[k].replace('course: ', '')} / shuffled hand-written loop",
+                                ratios(got[k], got['shuffled']), '×', '{:.2f}', note='same work: a new order each epoch'))
+    sec.rows.append(Row(f"FLOP ceiling: {matmul_n}² float32 matmul", [c / 1e9 for c in ceiling_all], 'GFLOP/s', '{:,.1f}'))
+    sec.notes += [f"{len(x):,} embedded MNIST rows × {epochs} epochs per measurement, plain SGD lr {LR}; fit and train_model "
+                  f"validate on one batch; torch threads: {torch.get_num_threads()}. FLOPs counted per sample: {FLOP_PER_SAMPLE:,}; "
+                  f"ceiling: a float32 {matmul_n}×{matmul_n} matmul, measured between the runs.",
+                  "The slicing loop visits the rows in the same order every epoch; the shuffled hand-written loop shows what "
+                  "a fresh random order costs (indexing copies each batch), which get_dls and PyTorch's DataLoader also pay.",
+                  "train_model's whole call includes its accuracy passes after each epoch over the training, validation "
+                  "and test loaders; its training part leaves out the time spent in those calls (timed as they run)."]
+    return sec

@@ -1,0 +1,131 @@
+"The benchmark's code paths at tiny sizes. No timing target is checked here: speed is reported by `python -m bench.run`."
+import math
+import nbformat, pytest, torch
+from nbformat.v4 import new_code_cell, new_notebook
+
+import exp.nb_05
+from exp.nb_01 import embedded_digits, to_float_rows
+from helpers.notebooks import REPO
+from bench import course, fashion, loading, run, training
+from bench.timing import Row, Section, Target, interleaved, rate, ratios
+
+
+def finite_positive(rows): return all(len(r.values) and all(math.isfinite(v) and v > 0 for v in r.values) for r in rows)
+
+
+def test_row_and_target():
+    r = Row('x', [3.0, 1.0, 2.0], fmt='{:.1f}')
+    assert r.median == 2.0 and r.spread() == '1.0–3.0' and Row('y', [5.0]).spread() == '—'
+    assert Target('a', 0.95, 0.9).met and Target('a', 0.95, 0.9).verdict() == 'met'
+    assert Target('b', 0.45, 0.9).verdict() == 'missed by 50%'
+    assert Target('c', 130, 120, '<=').verdict() == 'missed by 8%' and Target('d', 100, 120, '<=').met
+
+
+def test_interleaved_rotates_and_ratios():
+    calls = []
+    got = interleaved({k: (lambda k=k: calls.append(k) or len(calls)) for k in 'abc'}, 3)
+    assert calls == list('abcbcacab')  # every method once per repeat, a different one first each time
+    assert {k: len(v) for k, v in got.items()} == {'a': 3, 'b': 3, 'c': 3}
+    assert ratios([2, 6], [1, 3]) == [2, 2]
+    n = []
+    assert rate(lambda: n.append(1), 10, 0.0) > 0 and len(n) == 1
+
+
+def test_time_calls_restores_even_after_an_error():
+    orig, total = exp.nb_05.compute_accuracy, [0.0]
+    with pytest.raises(RuntimeError):
+        with training._time_calls(exp.nb_05, 'compute_accuracy', total): raise RuntimeError('boom')
+    assert exp.nb_05.compute_accuracy is orig
+
+
+def test_training_section_tiny():
+    s = training.training_section(batch_sizes=(32,), repeats=2, n_train=96, epochs=1, matmul_n=64, matmul_time=0.0)
+    names = [r.name for r in s.rows]
+    assert 'bs 32: slicing loop (baseline)' in names and 'bs 32: get_dls + fit / slicing' in names
+    assert 'bs 32: train_model, training part / shuffled hand-written loop' in names
+    assert any(n.startswith('FLOP ceiling') for n in names) and finite_positive(s.rows)
+    assert all(len(r.values) == 2 for r in s.rows)
+    assert [t.name for t in s.targets] == ['bs 32: course: get_dls + fit / slicing loop',
+                                           'bs 32: course: train_model, training part / slicing loop']
+    assert exp.nb_05.compute_accuracy.__name__ == 'compute_accuracy'  # the timing wrapper is gone
+
+
+def test_course_train_model_reports_its_accuracy_time():
+    xt, yt, xv, yv = embedded_digits()
+    x, v = to_float_rows(xt[:64]), to_float_rows(xv[:16])
+    assert training.course_train_model(x, yt[:64], v, yv[:16], bs=32, epochs=1) > 0
+    assert training.FLOP_PER_SAMPLE == 319_600
+
+
+def test_loading_section_tiny():
+    s = loading.loading_section(repeats=1, batch_size=128, min_time=0.0)
+    assert [r.name for r in s.rows][-2] == 'cache / plain' and finite_positive(s.rows)
+    assert s.targets[0].name == 'cache (epoch ≥ 2) / plain' and '768 PNGs' in s.notes[0]
+
+
+def test_as_tensors_matches_the_dataset():
+    plain = exp.nb_05.get_dataloaders(64)
+    x, y = loading.as_tensors(plain)
+    assert x.shape == (768, 1, 28, 28) and y.dtype == torch.int64
+    assert torch.equal(x[0], plain[0].dataset[0][0]) and int(y[-1]) == int(plain[2].dataset[255][1])
+
+
+def test_fashion_skips_with_install_hint(monkeypatch):
+    def absent(*args, **kwargs): raise FileNotFoundError('no files')
+    monkeypatch.setattr(fashion, 'idx_digits', absent)
+    assert fashion.load_fashion() is None
+    s = fashion.fashion_section()
+    assert s.rows == [] and s.targets == [] and 'apt-get install dataset-fashion-mnist' in s.notes[0]
+
+
+def test_fashion_section_tiny():
+    xt, yt, xv, yv = embedded_digits()
+    data = to_float_rows(xt[:400]), yt[:400], to_float_rows(xv[:200]), yv[:200]
+    s = fashion.fashion_section(course_repeats=2, sklearn_repeats=1, data=data, epochs=2, sklearn_max_iter=2)
+    names = [r.name for r in s.rows]
+    assert names[0] == 'course MLP: final test accuracy' and len(s.rows[0].values) == 2
+    assert all(0 <= a <= 100 for a in s.rows[0].values) and 'not converged' in s.notes[0]
+    assert names[-1].startswith('published: MLP 256-128-100') and s.rows[-1].values == [88.33]
+    assert s.targets[0].name == 'course MLP final test accuracy (%)' and s.targets[0].op == '>'
+
+
+def test_time_to():
+    curve = [(1.0, 80.0), (2.0, 85.0), (3.0, 84.0)]
+    assert fashion.time_to(curve, 84.5) == 2.0 and fashion.time_to(curve, 90) is None
+
+
+def test_course_section_runs_copies_in_both_modes(tmp_path):
+    nb = tmp_path/'99_probe.ipynb'
+    nbformat.write(new_notebook(cells=[new_code_cell("import os\nassert os.environ['DLF_QUICK'] == '1', 'default mode'")]), nb)
+    before = nb.read_bytes()
+    s = course.course_section({'quick': 1, 'default': 1}, paths=[nb])
+    assert [r.name for r in s.rows] == ['quick: 99_probe', 'quick: total of 1 lecture', 'default: 99_probe',
+                                        'default: total of 1 lecture'] and finite_positive(s.rows)
+    assert any(n.startswith('FAILED: default mode, run 1: 99_probe') for n in s.notes)
+    assert not any('quick mode' in n for n in s.notes if n.startswith('FAILED'))
+    assert nb.read_bytes() == before and not list(REPO.glob('.bench-course-*'))
+
+
+def test_main_partial_run_writes_only_where_asked(tmp_path, capsys):
+    results = run.RESULTS.read_bytes() if run.RESULTS.exists() else None
+    out = tmp_path/'r.md'
+    assert run.main(['--quick', '--sections', 'loading', '--out', str(out)]) == 0
+    text = out.read_text()
+    assert '## Machine' in text and '- torch threads:' in text and '| measurement | median | min–max |' in text
+    assert 'no target is judged' in text and '- none measured' in text  # quick sizes judge no target
+    assert run.main(['--quick', '--sections', 'loading']) == 0
+    assert 'results not written' in capsys.readouterr().out
+    assert (run.RESULTS.read_bytes() if run.RESULTS.exists() else None) == results
+
+
+def test_bad_repeats_are_refused(capsys):
+    with pytest.raises(SystemExit): run.main(['--course-repeats', '2', '0'])
+    assert "argument --course-repeats: '0' is not a repeat count; use 1 or more" in capsys.readouterr().err
+
+
+def test_report_format():
+    s = Section('9. Demo', rows=[Row('thing', [1.0, 2.0, 4.0], 'x', '{:.1f}', 'note')],
+                targets=[Target('thing', 2.0, 3.0)], notes=['hello'])
+    text = run.report([s], {'CPU': 'test'}, 'python -m bench.run', 60)
+    assert '| thing | 2.0 | 1.0–4.0 | 3 | x | note |' in text and '- thing: 2.00 (target >= 3.00) — missed by 33%' in text
+    assert '- CPU: test' in text and '- 9. hello' in text
