@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: course test export notebooks data bench
+.PHONY: course test export data bench
 .DEFAULT_GOAL := course
 
 $(VENV)/.installed: requirements-dev.txt pyproject.toml
@@ -23,3 +23,11 @@ test: $(VENV)/.installed
 ## Regenerate exp/ from nbs/ after editing an exported cell.
 export: $(VENV)/.installed
 	$(VENV)/bin/nbdev-export
+
+## Remake the small data sets in data/ (files that exist and differ are kept unless FORCE=1).
+data: $(VENV)/.installed
+	$(PY) -m helpers.make_data $(if $(FORCE),--force)
+
+## Benchmarks: prints one table and writes bench/results.md (about 12 minutes on 2 quiet cores).
+bench: $(VENV)/.installed
+	$(PY) -m bench.run
