@@ -9,7 +9,7 @@ from . import nb_05 as _previous
 __all__ = _previous.__all__ + globals().get('__all__', [])
 
 # %% ../nbs/06_training_loops.ipynb #041087d2
-import os, time, warnings
+import time, warnings
 from pathlib import Path
 from typing import Callable
 import pandas as pd
@@ -93,12 +93,6 @@ def _make_scheduler(lr_schedule, optimizer, test_loader):
         raise ValueError("ReduceLROnPlateau steps on the test loss, so train_network needs a test_loader with it.")
     return sched
 
-def _save_checkpoint(fn: Path, **state) -> None:
-    "torch.save `state` to `fn` via a temporary file, so an interrupted save never leaves a broken checkpoint."
-    tmp = fn.with_name(fn.name + '.tmp')
-    torch.save(state, tmp)
-    os.replace(tmp, fn)
-
 def train_network(model: nn.Module, loss_func: Callable, train_loader, test_loader=None, score_funcs: dict = None,
                   epochs: int = 20, device=None, optimizer=None, lr: float = None, lr_schedule=None,
                   checkpoint_file=None, resume: bool = False, progress: bool = True) -> pd.DataFrame:
@@ -141,8 +135,9 @@ def train_network(model: nn.Module, loss_func: Callable, train_loader, test_load
         rows.append(row)
         bar.set_postfix({k: f'{v:.4g}' for k, v in row.items() if k.endswith(' loss')})
         if fn is not None:
-            _save_checkpoint(fn, epoch=epoch + 1, model=model.state_dict(), optimizer=optimizer.state_dict(),
-                             scheduler=None if sched is None else sched.state_dict(), history=rows, rng_state=torch.get_rng_state())
+            state = dict(epoch=epoch + 1, model=model.state_dict(), optimizer=optimizer.state_dict(),
+                         scheduler=None if sched is None else sched.state_dict(), history=rows, rng_state=torch.get_rng_state())
+            save_atomic(fn, lambda tmp: torch.save(state, tmp))
     model.train(was_training)
     first = ['epoch', 'total time', 'lr', 'train loss'] + (['test loss'] if test_loader is not None else [])
     df = pd.DataFrame(rows)

@@ -11,7 +11,7 @@ from . import nb_06 as _previous
 __all__ = _previous.__all__ + globals().get('__all__', [])
 
 # %% ../nbs/07_scripts.ipynb #f803df0d
-import contextlib, dataclasses, difflib, importlib.metadata, io, logging, math, os, platform, sys, time
+import contextlib, dataclasses, difflib, importlib.metadata, io, logging, math, platform, sys, time
 from pathlib import Path
 from types import SimpleNamespace
 import matplotlib.pyplot as plt
@@ -140,14 +140,9 @@ def setup_logging(log_file=None, append: bool = False, name: str = 'dlf.train') 
 
 # %% ../nbs/07_scripts.ipynb #5a083fc3
 def save_yaml(obj, path) -> Path:
-    "Write `obj` as YAML to `path` atomically (the full text to a temporary file beside it, then `os.replace`)."
-    path = Path(path)
+    "Write `obj` as YAML to `path` atomically (lecture 05's `save_atomic`: a temporary file, then one rename)."
     text = yaml.safe_dump(obj, sort_keys=False)  # fails here, before any file is touched, if obj is not plain data
-    tmp = path.with_name(f'.{path.name}.tmp')
-    with open(tmp, 'w', encoding='utf-8') as f:
-        f.write(text); f.flush(); os.fsync(f.fileno())
-    os.replace(tmp, path)
-    return path
+    return save_atomic(path, lambda tmp: tmp.write_text(text, encoding='utf-8'))
 
 # %% ../nbs/07_scripts.ipynb #65c88cdc
 def holdout_split(x, y, fraction: float):

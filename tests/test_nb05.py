@@ -9,7 +9,7 @@ from torchvision import transforms
 from exp.nb_01 import data_dir, course_settings
 from exp.nb_03 import Dataset, get_dls
 from exp.nb_04 import MLP, compute_accuracy
-from exp.nb_05 import (set_all_seeds, set_deterministic, CSVImageDataset, get_dataloaders, train_model,
+from exp.nb_05 import (set_all_seeds, set_deterministic, save_atomic, CSVImageDataset, get_dataloaders, train_model,
                        plot_training_loss, plot_accuracy, show_examples)
 
 matplotlib.use('Agg')
@@ -250,6 +250,15 @@ def run(loaders, epochs, **kw):
     model = MLP()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)  # Adam has state of its own that the checkpoint must carry
     return train_model(model, epochs, *loaders, opt, log=quiet, **kw), model, opt
+
+
+def test_save_atomic_replaces_in_one_step_and_leaves_nothing_on_failure(tmp_path):
+    fn = tmp_path/'sub'/'f.txt'
+    assert save_atomic(fn, lambda tmp: tmp.write_text('one')) == fn and fn.read_text() == 'one'
+    def half_then_crash(tmp):
+        tmp.write_text('half'); raise RuntimeError('crash while saving')
+    with pytest.raises(RuntimeError, match='crash while saving'): save_atomic(fn, half_then_crash)
+    assert fn.read_text() == 'one' and [p.name for p in fn.parent.iterdir()] == ['f.txt']
 
 
 def test_checkpoint_contents(tmp_path, loaders):
