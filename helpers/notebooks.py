@@ -5,7 +5,7 @@ The committed format suits both nbdev-test and nbval: every code cell that has o
 and metadata, object addresses and timings are stripped.
 """
 from __future__ import annotations
-import re, time
+import ast, re, time
 from pathlib import Path
 
 import nbformat
@@ -25,6 +25,13 @@ def lecture_paths(selected=()) -> list[Path]:
     missing = [s for s in selected if not any(p.name.startswith(s) or p.stem == s for p in paths)]
     if missing: raise SystemExit(f"No lecture matches {missing}; lectures are: {', '.join(p.stem for p in paths)}")
     return chosen
+
+
+def own_names(stem: str) -> list[str]:
+    "The names nbdev listed for `exp/<stem>.py` itself (its first `__all__`, before the chain adds earlier lectures')."
+    tree = ast.parse((REPO/'exp'/f'{stem}.py').read_text())
+    first = next(n for n in tree.body if isinstance(n, ast.Assign) and getattr(n.targets[0], 'id', '') == '__all__')
+    return ast.literal_eval(first.value)
 
 
 def _clean_text(t):

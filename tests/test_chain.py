@@ -1,16 +1,9 @@
 "The import chain: `from exp.nb_NN import *` gives every name exported by lectures 00..NN."
-import ast, importlib, re
+import importlib, re
 import pytest
-from helpers.notebooks import REPO, lecture_paths
+from helpers.notebooks import REPO, lecture_paths, own_names
 
 MODULES = [re.match(r'(\d\d)_', p.name).group(1) for p in lecture_paths()]
-
-
-def own_names(nn):
-    "The names nbdev listed for module nb_NN itself (the first `__all__` assignment nbdev writes)."
-    tree = ast.parse((REPO/'exp'/f'nb_{nn}.py').read_text())
-    first = next(n for n in tree.body if isinstance(n, ast.Assign) and getattr(n.targets[0], 'id', '') == '__all__')
-    return ast.literal_eval(first.value)
 
 
 def test_modules_exist_for_every_lecture():
@@ -22,10 +15,10 @@ def test_star_import_chains(nn):
     ns = {}
     exec(f'from exp.nb_{nn} import *', ns)
     for earlier in MODULES[:MODULES.index(nn) + 1]:
-        missing = [n for n in own_names(earlier) if n not in ns]
+        missing = [n for n in own_names(f'nb_{earlier}') if n not in ns]
         assert not missing, f"from exp.nb_{nn} import * lacks {missing} exported by nb_{earlier}"
         mod = importlib.import_module(f'exp.nb_{earlier}')
-        assert all(ns[n] is getattr(mod, n) for n in own_names(earlier))
+        assert all(ns[n] is getattr(mod, n) for n in own_names(f'nb_{earlier}'))
 
 
 @pytest.mark.parametrize('nn', MODULES[1:])

@@ -1,8 +1,8 @@
 """The `helpers` topic modules re-export `exp` by topic: every name they offer is the very object in `exp`, and every
 public function or class any `exp` module exports has exactly one home — one topic module, or the list below."""
-import ast, importlib, inspect
+import importlib, inspect
 import pytest
-from helpers.notebooks import REPO
+from helpers.notebooks import REPO, own_names
 
 TOPICS = ['data', 'training', 'evaluation', 'plotting']
 
@@ -19,13 +19,6 @@ LECTURE_ONLY = {
 }
 
 EXP_MODULES = sorted(p.stem for p in (REPO/'exp').glob('nb_*.py'))
-
-
-def own_names(stem):
-    "The names nbdev listed for `exp/<stem>.py` itself (its first `__all__` assignment)."
-    tree = ast.parse((REPO/'exp'/f'{stem}.py').read_text())
-    first = next(n for n in tree.body if isinstance(n, ast.Assign) and getattr(n.targets[0], 'id', '') == '__all__')
-    return ast.literal_eval(first.value)
 
 
 def defining_module():
