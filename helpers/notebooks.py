@@ -38,12 +38,24 @@ def _clean_text(t):
     return _ADDRESS.sub('', t) if isinstance(t, str) else [_ADDRESS.sub('', s) for s in t]
 
 
+def _merge_streams(outputs: list) -> list:
+    "Join consecutive stdout (or stderr) outputs into one: how the kernel splits them depends on timing."
+    merged = []
+    for out in outputs:
+        prev = merged[-1] if merged else None
+        if out.output_type == 'stream' and prev is not None and prev.output_type == 'stream' and prev.name == out.name:
+            prev.text = ''.join(prev.text) + ''.join(out.text)
+        else: merged.append(out)
+    return merged
+
+
 def clean_notebook(nb) -> None:
-    "Strip machine-specific metadata and object addresses from `nb` in place; keep outputs and execution counts."
+    "Strip machine-specific metadata and object addresses from `nb` in place, join split streams; keep outputs and counts."
     nb.metadata = nbformat.from_dict({'kernelspec': dict(KERNELSPEC)})
     nb.nbformat, nb.nbformat_minor = 4, 5
     for cell in nb.cells:
         cell.metadata = nbformat.from_dict({})
+        if 'outputs' in cell: cell.outputs = _merge_streams(cell.outputs)
         for out in cell.get('outputs', []):
             if 'metadata' in out: out.metadata = nbformat.from_dict({})
             if 'text' in out: out.text = _clean_text(out.text)

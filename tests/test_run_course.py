@@ -25,6 +25,15 @@ def test_execute_ok_and_clean(tmp_path):
     assert all(c.metadata == {} for c in nb.cells)
 
 
+def test_clean_joins_split_streams(tmp_path):
+    p = write_nb(tmp_path/'s.ipynb', 'import sys, time\nprint("a", flush=True); time.sleep(0.3)\n'
+                                      'print("b", file=sys.stderr, flush=True); time.sleep(0.3)\nprint("c", flush=True); time.sleep(0.3)\nprint("d")')
+    nb, _, err = execute(p)
+    assert err is None and len(nb.cells[1].outputs) >= 3  # the kernel sent the stdout in pieces
+    clean_notebook(nb)
+    assert [(o.name, o.text) for o in nb.cells[1].outputs] == [('stdout', 'a\n'), ('stderr', 'b\n'), ('stdout', 'c\nd\n')]
+
+
 def test_execute_names_failing_cell(tmp_path):
     p = write_nb(tmp_path/'b.ipynb', 'x = 1', 'raise ValueError("boom")', 'print("never")')
     nb, _, err = execute(p)
