@@ -11,6 +11,7 @@ import argparse, os, subprocess, sys
 
 import nbformat
 
+from exp.nb_00 import quick_mode
 from helpers.notebooks import REPO, clean_notebook, execute, leaks, lecture_paths
 
 
@@ -30,10 +31,10 @@ def main(argv=None) -> int:
     p.add_argument('--no-export', action='store_true', help="skip nbdev-export")
     a = p.parse_args(argv)
     if a.quick: os.environ['DLF_QUICK'] = '1'
-    write = not (a.quick or a.no_write or os.environ.get('DLF_QUICK', '0') not in ('', '0'))
+    write = not (a.no_write or quick_mode())
     paths = lecture_paths(a.lectures)
     if not a.no_export: export()
-    mode = 'quick' if not write and a.quick else 'default'
+    mode = 'quick' if quick_mode() else 'default'
     print(f"{'lecture':<28} {'status':<8} {'seconds':>8}   ({mode} mode, data: {os.environ.get('DLF_DATASET') or 'settings.ini'})", flush=True)
     failures, total = [], 0.0
     for path in paths:

@@ -52,3 +52,13 @@ def test_lecture_selection():
     assert [p.name[:2] for p in lecture_paths(['01'])] == ['01']
     with pytest.raises(SystemExit, match='No lecture matches'): lecture_paths(['99'])
     with pytest.raises(SystemExit): run_course.main(['--help'])
+
+
+def test_quick_mode_runs_but_never_rewrites_lectures(capsys):
+    "DLF_QUICK=1 (set by the test command) is enough: the lecture runs, is labelled quick, and stays as committed."
+    path = lecture_paths(['00'])[0]
+    before = path.read_bytes()
+    assert run_course.main(['00', '--no-export']) == 0
+    out = capsys.readouterr().out
+    assert '(quick mode' in out and '00_exports' in out and ' ok ' in out
+    assert path.read_bytes() == before
