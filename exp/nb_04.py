@@ -16,7 +16,7 @@ from torch import nn
 
 # %% ../nbs/04_mlp_pytorch.ipynb #8f83a6da
 class MLP(nn.Module):
-    "`n_in` → `n_hidden` (sigmoid) → `n_out` logits; weights from N(0, 0.1), biases zero; flattens images to rows."
+    "`n_in` → `n_hidden` (sigmoid) → `n_out` logits; weights from N(0, 0.1²), biases zero; flattens images to rows."
     def __init__(self, n_in: int = 784, n_hidden: int = 100, n_out: int = 10):
         super().__init__()
         self.hidden, self.out = nn.Linear(n_in, n_hidden), nn.Linear(n_hidden, n_out)

@@ -114,6 +114,7 @@ def save_atomic(path, save: Callable) -> Path:
     tmp = path.with_name(f'.{path.name}.tmp')
     try:
         save(tmp)
+        with open(tmp, 'rb+') as f: os.fsync(f.fileno())  # on disk before the rename: safe from power cuts too
         os.replace(tmp, path)
     finally: tmp.unlink(missing_ok=True)
     return path

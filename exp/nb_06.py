@@ -118,6 +118,7 @@ def train_network(model: nn.Module, loss_func: Callable, train_loader, test_load
         optimizer.load_state_dict(ck['optimizer'])
         if sched is not None: sched.load_state_dict(ck['scheduler'])
         torch.set_rng_state(ck['rng_state'])
+        if ck['cuda_rng_states'] and torch.cuda.is_available(): torch.cuda.set_rng_state_all(ck['cuda_rng_states'])
         rows, start = ck['history'], ck['epoch']
         elapsed = rows[-1]['total time'] if rows else 0.0
     was_training, t0 = model.training, time.perf_counter() - elapsed
@@ -136,7 +137,8 @@ def train_network(model: nn.Module, loss_func: Callable, train_loader, test_load
         bar.set_postfix({k: f'{v:.4g}' for k, v in row.items() if k.endswith(' loss')})
         if fn is not None:
             state = dict(epoch=epoch + 1, model=model.state_dict(), optimizer=optimizer.state_dict(),
-                         scheduler=None if sched is None else sched.state_dict(), history=rows, rng_state=torch.get_rng_state())
+                         scheduler=None if sched is None else sched.state_dict(), history=rows, rng_state=torch.get_rng_state(),
+                         cuda_rng_states=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [])
             save_atomic(fn, lambda tmp: torch.save(state, tmp))
     model.train(was_training)
     first = ['epoch', 'total time', 'lr', 'train loss'] + (['test loss'] if test_loader is not None else [])

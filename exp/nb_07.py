@@ -149,8 +149,8 @@ def holdout_split(x, y, fraction: float):
     "`x_train, y_train, x_valid, y_valid`: the last `fraction` of the rows of (x, y) held out for validation."
     n_valid = round(len(x) * fraction)
     if not 0 < n_valid < len(x):
-        raise ValueError(f"valid_fraction {fraction} of {len(x)} rows leaves {len(x) - n_valid} for training and "
-                         f"{n_valid} for validation; both need at least one.")
+        raise SettingsError(f"key 'valid_fraction' is {fraction}: of {len(x):,} rows it leaves {len(x) - n_valid:,} for "
+                            f"training and {n_valid:,} for validation. Allowed: a fraction that leaves at least one row for each.")
     return x[:-n_valid], y[:-n_valid], x[-n_valid:], y[-n_valid:]
 
 def resolve_device(name: str = 'auto', source: str = 'settings') -> torch.device:

@@ -33,7 +33,7 @@ def write_digits(out: Path, n: int = SPLIT_SIZE, seed: int = 0) -> None:
             name = f'{split}_{i:03d}.png'
             Image.fromarray(im.numpy(), mode='L').save(out/split/name, optimize=False)
             rows.append(f'{name},{int(label)}')
-        (out/f'{split}.csv').write_text('\n'.join(rows) + '\n')
+        (out/f'{split}.csv').write_text('\n'.join(rows) + '\n', newline='\n')  # the same bytes on Windows
 
 
 def regression_curve(x: np.ndarray) -> np.ndarray:
@@ -49,7 +49,7 @@ def write_regression(fn: Path, n: int = 600, seed: int = 0) -> None:
     fn.parent.mkdir(parents=True, exist_ok=True)
     buf = io.StringIO()
     np.savetxt(buf, np.column_stack([x, y]), fmt='%.6f', delimiter=',', header='x,y', comments='')
-    fn.write_text(buf.getvalue())
+    fn.write_text(buf.getvalue(), newline='\n')
 
 
 def make_all(out: Path) -> list[Path]:

@@ -10,15 +10,19 @@ from __future__ import annotations
 import argparse, sys
 from pathlib import Path
 
+import yaml
+
+from exp.nb_00 import quick_mode
 from exp.nb_07 import (SettingsError, load_settings, resolve_device, save_yaml, settings_help, setup_logging,
                        train_from_settings, PLOT_FILES)
 
-RESULT_FILES = ('results.yaml', 'training.log', 'checkpoint.pt', 'settings.yaml', *PLOT_FILES)
+RESULT_FILES = ('results.yaml', 'training.log', 'checkpoint.pt', 'settings.yaml', 'mode.yaml', *PLOT_FILES)
 
 EPILOG = f"""\
 what it writes into DIR:
   training.log       everything printed, time-stamped (appended to by --resume)
   settings.yaml      the settings as used, defaults filled in (written before training)
+  mode.yaml          whether quick mode was on (--resume must continue in the same mode)
   checkpoint.pt      model, optimizer, history and RNG state after the latest epoch
   results.yaml       per-epoch train/valid accuracy, every minibatch loss, test accuracy,
                      the settings, data sizes, device, library versions, timings
@@ -73,6 +77,12 @@ def prepare_results_dir(d: Path, settings: dict, resume: bool = False, overwrite
             raise ResultsFolderError(f"the settings differ from those the run in {d} started with (settings.yaml): "
                                      f"{', '.join(f'{k} was {saved[k]!r}, now {settings[k]!r}' for k in changed) if saved else 'none saved'}. "
                                      "Resume with the same settings, or start again with --overwrite.")
+        mode = yaml.safe_load((d/'mode.yaml').read_text()) if (d/'mode.yaml').exists() else None
+        if mode != _mode():
+            was = 'unknown (no mode.yaml)' if mode is None else f"quick mode {'on' if mode['quick_mode'] else 'off'}"
+            raise ResultsFolderError(f"the run in {d} started with {was}; now quick mode is {'on' if quick_mode() else 'off'} "
+                                     "(DLF_QUICK), which changes the epochs and the data. Resume in the same mode, or start "
+                                     "again with --overwrite.")
         return
     if present and not overwrite:
         raise ResultsFolderError(f"{d} already holds results ({', '.join(present)}). Use --overwrite to replace them, "
@@ -80,11 +90,22 @@ def prepare_results_dir(d: Path, settings: dict, resume: bool = False, overwrite
     for f in present: (d/f).unlink()
     d.mkdir(parents=True, exist_ok=True)
     save_yaml(settings, d/'settings.yaml')
+    save_yaml(_mode(), d/'mode.yaml')
+
+
+def _mode() -> dict: return {'quick_mode': quick_mode()}
+
+
+def _remove_start(d: Path, created: bool) -> None:
+    "Undo a fresh start that trained nothing: delete the command's files in `d`, and `d` itself if this run made it."
+    for f in RESULT_FILES: (d/f).unlink(missing_ok=True)
+    if created and not any(d.iterdir()): d.rmdir()
 
 
 def main(argv=None) -> int:
     "Run the command; returns the exit status (0 done, 1 training failed, 2 bad settings or results folder)."
     a = parse_args(argv)
+    created = not a.results_path.exists()
     try:
         settings = load_settings(a.settings_path)
         resolve_device(settings['device'], str(a.settings_path))
@@ -99,6 +120,8 @@ def main(argv=None) -> int:
         log.info(f"{'resuming' if a.resume else 'training'}: settings {a.settings_path}, results {a.results_path}")
         train_from_settings(settings, a.results_path, resume=a.resume, log=log.info)
         return 0
+    except SettingsError as e:  # a value only the loaded data shows to be impossible (valid_fraction), before training
+        bad_setting = e
     except KeyboardInterrupt:
         log.info("interrupted; continue with --resume (the checkpoint holds the last finished epoch)")
         return 130
@@ -107,6 +130,9 @@ def main(argv=None) -> int:
         return 1
     finally:
         for h in log.handlers[:]: log.removeHandler(h); h.close()
+    print(f"error: {a.settings_path}: {bad_setting}", file=sys.stderr)
+    if not a.resume: _remove_start(a.results_path, created)
+    return 2
 
 
 if __name__ == '__main__': sys.exit(main())

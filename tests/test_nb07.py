@@ -116,7 +116,7 @@ def test_holdout_split():
     x, y = torch.arange(20).view(10, 2), torch.arange(10)
     xt, yt, xv, yv = holdout_split(x, y, 0.3)
     nb_00.test_eq(yt, torch.arange(7)); nb_00.test_eq(yv, torch.arange(7, 10)); nb_00.test_eq(xv, x[7:])
-    with pytest.raises(ValueError, match='valid_fraction 0.01 of 10 rows leaves 10 for training and 0 for validation'):
+    with pytest.raises(SettingsError, match="key 'valid_fraction' is 0.01: of 10 rows it leaves 10 for training and 0 for validation"):
         holdout_split(x, y, 0.01)
     with pytest.raises(ValueError, match='leaves 0 for training'): holdout_split(x, y, 0.99)
 

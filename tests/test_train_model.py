@@ -116,6 +116,16 @@ def test_bad_settings_stop_before_training(tmp_path, capsys, text, fragments):
     assert not (tmp_path/'r').exists()  # nothing was created
 
 
+def test_valid_fraction_the_data_cannot_split_stops_and_leaves_no_trace(tmp_path, capsys):
+    fn = tmp_path/'tiny_valid.yaml'; fn.write_text(QUICK.read_text() + 'valid_fraction: 0.0001\n')
+    rc, _, err = run(capsys, '--settings_path', fn, '--results_path', tmp_path/'r')
+    assert rc == 2 and f"error: {fn}: key 'valid_fraction' is 0.0001: of 1,000 rows it leaves 1,000 for training and 0" in err
+    assert not (tmp_path/'r').exists()
+    mine = tmp_path/'mine'; mine.mkdir(); (mine/'notes.txt').write_text('mine')  # a folder the user made stays as it was
+    assert run(capsys, '--settings_path', fn, '--results_path', mine)[0] == 2
+    assert sorted(p.name for p in mine.iterdir()) == ['notes.txt']
+
+
 def test_missing_settings_file_and_unavailable_device(tmp_path, capsys):
     rc, _, err = run(capsys, '--settings_path', tmp_path/'none.yaml', '--results_path', tmp_path/'r')
     assert rc == 2 and 'none.yaml: cannot read the settings file' in err
@@ -137,6 +147,12 @@ def test_resume_refusals(tmp_path, capsys, quick_run):
     cmd.save_yaml(dict(yaml.safe_load((d/'settings.yaml').read_text()), learning_rate=0.01), part/'settings.yaml')
     rc, _, err = run(capsys, '--settings_path', QUICK, '--results_path', part, '--resume')
     assert rc == 2 and "settings differ from those the run in" in err and 'learning_rate was 0.01, now 0.5' in err
+    (part/'settings.yaml').write_bytes((d/'settings.yaml').read_bytes())
+    rc, _, err = run(capsys, '--settings_path', QUICK, '--results_path', part, '--resume')
+    assert rc == 2 and 'started with unknown (no mode.yaml); now quick mode is on' in err
+    cmd.save_yaml({'quick_mode': False}, part/'mode.yaml')  # started in normal mode, resumed in quick mode (the tests')
+    rc, _, err = run(capsys, '--settings_path', QUICK, '--results_path', part, '--resume')
+    assert rc == 2 and 'started with quick mode off; now quick mode is on (DLF_QUICK)' in err
 
 
 def test_resume_after_kill_matches_uninterrupted_run(tmp_path):
