@@ -26,7 +26,7 @@ export: $(VENV)/.installed
 
 ## Remake the small data sets in data/ (files that exist and differ are kept unless FORCE=1).
 data: $(VENV)/.installed
-	$(PY) -m helpers.make_data $(if $(FORCE),--force)
+	$(PY) -m helpers.make_data $(if $(filter 1,$(FORCE)),--force)
 
 ## Benchmarks: prints one table and writes bench/results.md (about 12 minutes on 2 quiet cores).
 bench: $(VENV)/.installed

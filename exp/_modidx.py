@@ -4,6 +4,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
   'syms': { 'exp.nb_00': { 'exp.nb_00._typed': ('exports.html#_typed', 'exp/nb_00.py'),
                            'exp.nb_00.budget': ('exports.html#budget', 'exp/nb_00.py'),
                            'exp.nb_00.course_settings': ('exports.html#course_settings', 'exp/nb_00.py'),
+                           'exp.nb_00.env_flag': ('exports.html#env_flag', 'exp/nb_00.py'),
                            'exp.nb_00.equals': ('exports.html#equals', 'exp/nb_00.py'),
                            'exp.nb_00.near': ('exports.html#near', 'exp/nb_00.py'),
                            'exp.nb_00.quick_mode': ('exports.html#quick_mode', 'exp/nb_00.py'),

@@ -94,7 +94,7 @@ def idx_digits(name: str, train: bool = True, root=None, download: bool = None):
     prefix = 'train' if train else 't10k'
     stems = f'{prefix}-images-idx3-ubyte', f'{prefix}-labels-idx1-ubyte'
     if any(_find_idx(folders, s) is None for s in stems):
-        if download is None: download = os.environ.get('DLF_OFFLINE', '') in ('', '0')
+        if download is None: download = not env_flag('DLF_OFFLINE')
         if not download:
             raise FileNotFoundError(f"{DATASETS[name]}: no IDX files {stems[0]}[.gz] in {', '.join(map(str, folders))} "
                                     "and downloading is off (download=False or DLF_OFFLINE=1). Options: use the embedded digits "

@@ -14,7 +14,7 @@ REPO = Path(__file__).resolve().parent.parent
 NBS = REPO/'nbs'
 KERNELSPEC = {'display_name': 'python3', 'language': 'python', 'name': 'python3'}
 _ADDRESS = re.compile(r' at 0x[0-9a-fA-F]+')
-LEAK = re.compile(r'(/root/|/home/[a-z]|/tmp/|/work/|/Users/|[A-Z]:\\\\Users)')
+LEAK = re.compile(r'(/root/|/home/[a-z]|/tmp/|/work/|/Users/|[A-Z]:\\{1,2}Users)')  # one backslash in text, two in JSON
 
 
 def lecture_paths(selected=()) -> list[Path]:
@@ -84,14 +84,14 @@ def failed_cell(nb):
             if out.get('output_type') == 'error': return i, f"{out.get('ename')}: {out.get('evalue')}"
 
 
-def execute(path: Path, timeout: int = 1200):
-    "Run notebook `path` top to bottom in a fresh kernel (cwd `nbs/`); returns (nb, seconds, error or None)."
+def execute(path: Path, timeout: int = 1200, cwd: Path = None):
+    "Run notebook `path` top to bottom in a fresh kernel (cwd: its folder); returns (nb, seconds, error or None)."
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, kernel_name='python3', timeout=timeout, record_timing=False,
                             extra_arguments=['--IPKernelApp.log_level=ERROR'],  # no start-up chatter on the terminal
-                            resources={'metadata': {'path': str(path.parent)}})
+                            resources={'metadata': {'path': str(cwd or path.parent)}})
     t0, err = time.perf_counter(), None
     try: client.execute()
     except CellExecutionError:

@@ -4,8 +4,9 @@
     python -m helpers.setup_cell --check   # exit 1 and name the lectures whose cells are missing or stale
 
 The set-up cell is identical in every lecture. In Colab it clones the course at the repository and branch named in
-settings.ini into the session (once; a re-run reuses the clone), installs only packages the runtime lacks — never
-torch or anything else Colab already has, so no restart is needed — and puts the course on `sys.path`. Locally it
+settings.ini into the session (once; a re-run reuses the clone), installs only packages the runtime lacks — with
+every package it has pinned, so pip never replaces Colab's torch and no restart is needed — puts the course on
+`sys.path` and moves into the clone's `nbs/`, where lectures run locally too. Locally it
 finds the repository root above the notebook's folder. Both ways it also sets PYTHONPATH, so shell commands like
 `!python -m helpers.train_model` find the course too. DLF_REPO_URL and DLF_COURSE_DIR override the clone's source and
 place (the tests point them at a local bare clone).
@@ -28,7 +29,7 @@ MODULES = {'torch': 'torch', 'torchvision': 'torchvision', 'numpy': 'numpy', 'pa
 TEMPLATE = '''\
 {marker} (the same in every lecture; written by `python -m helpers.setup_cell` from settings.ini, do not edit).
 # In Colab: fetch the course and install only what the runtime lacks. Locally: find the repository above this folder.
-import importlib.util, os, subprocess, sys
+import importlib.metadata, importlib.util, os, subprocess, sys, tempfile
 from pathlib import Path
 
 def _course_root(user={user!r}, repo={repo!r}, branch={branch!r}):
@@ -42,8 +43,15 @@ def _course_root(user={user!r}, repo={repo!r}, branch={branch!r}):
     if not (root/'settings.ini').is_file():
         url = os.environ.get('DLF_REPO_URL', f'https://github.com/{{user}}/{{repo}}.git')
         subprocess.run(['git', 'clone', '--quiet', '--depth', '1', '--branch', branch, url, str(root)], check=True)
-    missing = [dist for mod, dist in {modules!r}.items() if importlib.util.find_spec(mod) is None]
-    if missing: subprocess.run([sys.executable, '-m', 'pip', 'install', '--quiet', *missing], check=True)
+    modules = {modules!r}
+    missing = [dist for mod, dist in modules.items() if importlib.util.find_spec(mod) is None]
+    if missing:  # pin what the runtime has, so pip only adds packages and never replaces Colab's torch, numpy or pandas
+        pins = Path(tempfile.gettempdir())/'dlf-constraints.txt'
+        pins.write_text(''.join(f'{{d}}=={{importlib.metadata.version(d)}}\\n' for d in modules.values() if d not in missing))
+        if subprocess.run([sys.executable, '-m', 'pip', 'install', '--quiet', '-c', str(pins), *missing]).returncode:
+            raise RuntimeError(f"pip could not install {{' '.join(missing)}} beside this runtime's packages ({{pins}}); "
+                               "install them by hand and run this cell again.")
+    os.chdir(root/'nbs')  # where lectures run locally too: their relative paths (../settings, results/) work the same
     return root
 
 _root = str(_course_root())

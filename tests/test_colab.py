@@ -1,11 +1,11 @@
 "Every lecture starts cold in Colab and locally: set-up cell, badges, dependency ranges, a simulated Colab session."
-import os, re, subprocess, sys, tomllib
+import importlib.metadata, importlib.util, os, re, subprocess, sys, tomllib, types
 from pathlib import Path
 import nbformat, pytest
 from packaging.requirements import Requirement
 from packaging.version import Version
 from helpers import setup_cell
-from helpers.notebooks import REPO, lecture_paths
+from helpers.notebooks import REPO, execute, lecture_paths
 from exp.nb_00 import course_settings
 
 LECTURES = lecture_paths()
@@ -57,7 +57,8 @@ def colab(tmp_path_factory):
     work = subprocess.run(['git', 'stash', 'create'], cwd=REPO, capture_output=True, text=True).stdout.strip() or 'HEAD'
     subprocess.run(['git', 'push', '-q', str(bare), f'{work}:refs/heads/{course_settings()["course"]["branch"]}'], cwd=REPO, check=True)
     (tmp/'content').mkdir()
-    env = dict(os.environ, PYTHONPATH=str(tmp/'fake'), DLF_REPO_URL=f'file://{bare}', DLF_COURSE_DIR=str(tmp/'content'/'course'))
+    env = dict(os.environ, PYTHONPATH=str(tmp/'fake'), DLF_REPO_URL=f'file://{bare}', DLF_COURSE_DIR=str(tmp/'content'/'course'),
+               PIP_NO_INDEX='1', PIP_DISABLE_PIP_VERSION_CHECK='1')  # should the cell ever call pip here: no network
     return tmp, env
 
 
@@ -85,3 +86,37 @@ def test_simulated_colab_session(colab, path):
     r = subprocess.run([sys.executable, str(script)], cwd=tmp/'content', env=env, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0 and 'COLAB-OK' in r.stdout, r.stdout[-2000:] + r.stderr[-3000:]
     assert (tmp/'content'/'course'/'settings.ini').is_file()
+
+
+@pytest.mark.parametrize('path', LECTURES, ids=lambda p: p.stem)
+def test_whole_lecture_runs_in_simulated_colab(colab, path, monkeypatch):
+    "The lecture as Colab runs it: a kernel started in /content (not in nbs/), the course fetched by the set-up cell."
+    tmp, env = colab
+    for k in ('PYTHONPATH', 'DLF_REPO_URL', 'DLF_COURSE_DIR', 'PIP_NO_INDEX'): monkeypatch.setenv(k, env[k])
+    nb, _, err = execute(path, timeout=600, cwd=tmp/'content')
+    assert err is None, f"{path.name} failed in the simulated Colab: {err}"
+
+
+def test_colab_installs_only_what_is_missing_and_pins_the_rest(tmp_path, monkeypatch):
+    "The set-up cell's install step in Colab, run in-process: pip gets the missing package only, every other one pinned."
+    course = tmp_path/'course'
+    (course/'nbs').mkdir(parents=True); (course/'settings.ini').write_text('')  # an existing clone: no git clone
+    monkeypatch.setenv('DLF_COURSE_DIR', str(course))
+    monkeypatch.setenv('PYTHONPATH', os.environ.get('PYTHONPATH', ''))
+    monkeypatch.setattr(sys, 'path', list(sys.path))
+    monkeypatch.chdir(tmp_path)
+    for name in ('google', 'google.colab'): monkeypatch.setitem(sys.modules, name, types.ModuleType(name))
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, 'find_spec', lambda name, *a: None if name == 'mlxtend' else real(name, *a))
+    calls, status = [], [0]
+    monkeypatch.setattr(subprocess, 'run', lambda cmd, **kw: calls.append(cmd) or subprocess.CompletedProcess(cmd, status[0]))
+    ns = {}
+    exec(setup_cell.setup_source(), ns)
+    [pip] = calls
+    assert pip[:4] == [sys.executable, '-m', 'pip', 'install'] and pip[-1] == 'mlxtend'
+    pins = Path(pip[pip.index('-c') + 1]).read_text().split()
+    assert f"torch=={importlib.metadata.version('torch')}" in pins and f"numpy=={importlib.metadata.version('numpy')}" in pins
+    assert len(pins) == len(setup_cell.MODULES) - 1 and not any(p.startswith('mlxtend') for p in pins)
+    assert Path.cwd() == course/'nbs' and ns['_root'] == str(course)
+    status[0] = 1  # pip fails: one clear sentence, not a CalledProcessError traceback
+    with pytest.raises(RuntimeError, match='pip could not install mlxtend beside this runtime'): exec(setup_cell.setup_source(), {})

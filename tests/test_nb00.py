@@ -1,7 +1,7 @@
 "Lecture 00: small tests, course settings, quick mode and budgets."
 import pytest, torch, numpy as np
 from exp import nb_00
-from exp.nb_00 import equals, near, repo_root, course_settings, quick_mode, budget
+from exp.nb_00 import equals, near, repo_root, course_settings, env_flag, quick_mode, budget, SETTINGS_KEYS
 # used as nb_00.test*: imported bare, pytest would collect them as tests
 
 
@@ -26,14 +26,30 @@ def test_repo_root_and_settings(tmp_path):
     s = course_settings()
     assert s['course']['dataset'] == 'embedded' and isinstance(s['quick']['epochs'], int)
     (tmp_path/'sub').mkdir()
-    (tmp_path/'settings.ini').write_text("[course]\nrepo_user = u\nsize = 12\n[quick]\nepochs = 3\n")
+    (tmp_path/'settings.ini').write_text(FULL + "size = 12\nneg = -2\nodd = --2\n")
     s = course_settings(tmp_path/'sub')
-    assert s == {'course': {'repo_user': 'u', 'size': 12}, 'quick': {'epochs': 3}}
+    assert s['course'] == {'repo_user': 'u', 'repo_name': 'r', 'branch': 'b', 'data_dir': 'd', 'dataset': 'embedded'}
+    assert s['quick'] == {'epochs': 3, 'train_size': 10, 'valid_size': 5, 'size': 12, 'neg': -2, 'odd': '--2'}
+    assert course_settings(tmp_path/'settings.ini') == s  # the file itself, not only a folder
+
+
+FULL = ("[course]\nrepo_user = u\nrepo_name = r\nbranch = b\ndata_dir = d\ndataset = embedded\n"
+        "[data]\ndigits_png = p\nregression_csv = r.csv\n[quick]\nepochs = 3\ntrain_size = 10\nvalid_size = 5\n")
 
 
 def test_settings_errors(tmp_path):
-    (tmp_path/'settings.ini').write_text("[course]\nx = 1\n")
-    with pytest.raises(KeyError, match=r'no \[quick\] section'): course_settings(tmp_path)
+    fn = tmp_path/'settings.ini'
+    fn.write_text("[course]\nx = 1\n")
+    with pytest.raises(KeyError, match=r'settings.ini \[course\] lacks repo_user, repo_name, branch, data_dir, dataset'):
+        course_settings(tmp_path)
+    fn.write_text(FULL.replace("[quick]\n", "[other]\n"))
+    with pytest.raises(KeyError, match=r'\[quick\] lacks epochs, train_size, valid_size'): course_settings(tmp_path)
+    for bad in ('two', '0', '-1', '2.5'):
+        fn.write_text(FULL.replace('epochs = 3', f'epochs = {bad}'))
+        with pytest.raises(ValueError, match=rf"settings.ini \[quick\] epochs = '?{bad}'?: expected a whole number >= 1"):
+            course_settings(tmp_path)
+    with pytest.raises(FileNotFoundError, match=r'typo.ini: no such settings file'): course_settings(tmp_path/'typo.ini')
+    assert set(SETTINGS_KEYS) == {'course', 'data', 'quick'}
     (tmp_path/'settings.ini').write_text("no section header\n")
     with pytest.raises(ValueError, match='not a valid settings file'): course_settings(tmp_path)
     with pytest.raises(FileNotFoundError, match='No settings.ini'): repo_root(tmp_path/'..'/'..')
@@ -49,3 +65,15 @@ def test_quick_mode_and_budget(monkeypatch):
     assert not quick_mode() and budget(100) == 100
     monkeypatch.setenv('DLF_QUICK', 'maybe')
     with pytest.raises(ValueError, match='DLF_QUICK'): quick_mode()
+
+
+@pytest.mark.parametrize('value,on', [('1', True), ('yes', True), (' On ', True), ('0', False), ('false', False), ('', False), (None, False)])
+def test_env_flag(monkeypatch, value, on):
+    if value is None: monkeypatch.delenv('DLF_SOME_FLAG', raising=False)
+    else: monkeypatch.setenv('DLF_SOME_FLAG', value)
+    assert env_flag('DLF_SOME_FLAG') is on
+
+
+def test_env_flag_refuses_what_it_does_not_understand(monkeypatch):
+    monkeypatch.setenv('DLF_SOME_FLAG', 'flase')
+    with pytest.raises(ValueError, match=r"DLF_SOME_FLAG='flase' is not understood; use 1 \(on\) or 0 \(off\)"): env_flag('DLF_SOME_FLAG')

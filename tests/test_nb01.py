@@ -85,6 +85,13 @@ def test_offline_error_names_options(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match='idx_digits reads'): idx_digits('embedded')
 
 
+def test_offline_flag_is_parsed_strictly(tmp_path, monkeypatch):
+    monkeypatch.setenv('DLF_OFFLINE', 'true')
+    with pytest.raises(FileNotFoundError, match='downloading is off'): idx_digits('mnist', root=tmp_path)
+    monkeypatch.setenv('DLF_OFFLINE', 'flase')  # a typo is an error, never a silent download or a silent refusal
+    with pytest.raises(ValueError, match="DLF_OFFLINE='flase' is not understood"): idx_digits('mnist', root=tmp_path)
+
+
 def test_failed_download_names_mirror(tmp_path, monkeypatch):
     "A download that fails (a closed port on this machine, never the network) says which mirror was tried."
     from torchvision import datasets

@@ -121,12 +121,16 @@ def test_holdout_split():
     with pytest.raises(ValueError, match='leaves 0 for training'): holdout_split(x, y, 0.99)
 
 
-def test_resolve_device():
+def test_resolve_device(monkeypatch):
     assert resolve_device('auto') == default_device() and resolve_device('cpu') == torch.device('cpu')
     with pytest.raises(SettingsError, match="f.yaml: key 'device' cannot be 'tpu'"): resolve_device('tpu', 'f.yaml')
-    if not torch.cuda.is_available():
-        with pytest.raises(SettingsError, match="key 'device' is 'cuda', which this machine does not have. Allowed here: auto, cpu"):
-            resolve_device('cuda')
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)  # a CPU-only machine, wherever the test runs
+    monkeypatch.setattr(torch.backends.mps, 'is_available', lambda: False)
+    with pytest.raises(SettingsError, match="key 'device' is 'cuda', which this machine does not have. Allowed here: auto, cpu\\.$"):
+        resolve_device('cuda')
+    monkeypatch.setattr(torch.backends.mps, 'is_available', lambda: True)
+    assert resolve_device('mps') == torch.device('mps')
+    with pytest.raises(SettingsError, match=r"Allowed here: auto, cpu, mps\.$"): resolve_device('cuda')
 
 
 def test_make_optimizer_and_versions():

@@ -38,4 +38,5 @@ def test_nbdev_test_runs_every_lecture():
     r = subprocess.run([str(exe), '--n-workers', '0', '--do-print'], cwd=REPO, env=env, capture_output=True, text=True)
     out = r.stdout + r.stderr
     assert r.returncode == 0 and 'Success' in out, f"nbdev-test failed:\n{out[-6000:]}"
-    for p in LECTURES: assert f'Completed {p.name}' in out or p.name in out, f"nbdev-test did not run {p.name}:\n{out[-2000:]}"
+    completed = [l.split('Completed ', 1)[1].strip() for l in out.splitlines() if l.startswith('- Completed ')]
+    assert [Path(c).name for c in completed] == [p.name for p in LECTURES], f"nbdev-test did not run every lecture, in order:\n{out[-2000:]}"

@@ -42,10 +42,10 @@ def test_execute_names_failing_cell(tmp_path):
 
 
 def test_leaks_found(tmp_path):
-    p = write_nb(tmp_path/'c.ipynb', 'print("/home/alice/x.py")', 'print("data/x.png")')
+    p = write_nb(tmp_path/'c.ipynb', 'print("/home/alice/x.py")', 'print("data/x.png")', r'print(r"C:\Users\bob\x.png")')
     nb, _, _ = execute(p)
     found = leaks(nb)
-    assert len(found) == 1 and found[0].startswith('cell 1')
+    assert len(found) == 2 and found[0].startswith('cell 1') and found[1].startswith('cell 3')
 
 
 def test_lecture_selection():

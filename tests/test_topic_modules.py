@@ -9,7 +9,7 @@ TOPICS = ['data', 'training', 'evaluation', 'plotting']
 # Exported names that stay with their lecture (import them from `exp.nb_NN`, or star-import the newest module):
 LECTURE_ONLY = {
     # 00: the course's own machinery — the checks lectures and tests use, settings, quick mode and budgets
-    'test', 'equals', 'near', 'test_eq', 'test_near', 'repo_root', 'course_settings', 'quick_mode', 'budget',
+    'test', 'equals', 'near', 'test_eq', 'test_near', 'repo_root', 'course_settings', 'env_flag', 'quick_mode', 'budget',
     # 02: the MLP from scratch with hand-derived gradients, replaced by torch.nn and autograd from lecture 03 on
     'lin', 'relu', 'sigmoid', 'mse', 'one_hot', 'softmax', 'softmax_ce', 'mse_grad', 'softmax_ce_grad', 'lin_grad',
     'sigmoid_grad', 'init_params', 'mlp_forward', 'mlp_backward', 'train_scratch', 'scratch_accuracy',

@@ -126,11 +126,11 @@ def test_valid_fraction_the_data_cannot_split_stops_and_leaves_no_trace(tmp_path
     assert sorted(p.name for p in mine.iterdir()) == ['notes.txt']
 
 
-def test_missing_settings_file_and_unavailable_device(tmp_path, capsys):
+def test_missing_settings_file_and_unavailable_device(tmp_path, capsys, monkeypatch):
     rc, _, err = run(capsys, '--settings_path', tmp_path/'none.yaml', '--results_path', tmp_path/'r')
     assert rc == 2 and 'none.yaml: cannot read the settings file' in err
     import torch
-    if torch.cuda.is_available(): return
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)  # a CPU-only machine, wherever the test runs
     fn = tmp_path/'cuda.yaml'; fn.write_text(QUICK.read_text() + 'device: cuda\n')
     rc, _, err = run(capsys, '--settings_path', fn, '--results_path', tmp_path/'r')
     assert rc == 2 and f"{fn}: key 'device' is 'cuda', which this machine does not have" in err and not (tmp_path/'r').exists()
