@@ -110,15 +110,10 @@ def train_network(model: nn.Module, loss_func: Callable, train_loader, test_load
     rows, start, elapsed = [], 0, 0.0
     if resume:
         if fn is None: raise ValueError("resume=True needs the checkpoint_file to resume from.")
-        if not fn.is_file(): raise FileNotFoundError(f"resume=True but there is no checkpoint {fn}; train without resume first.")
-        ck = torch.load(fn, map_location='cpu')
+        ck = load_checkpoint(fn, model, optimizer)  # lecture 05's: model, optimizer and random state
         if (ck['scheduler'] is None) != (sched is None):
             raise ValueError(f"{fn} was saved {'without' if ck['scheduler'] is None else 'with'} an lr_schedule; resume with the same set-up.")
-        model.load_state_dict(ck['model'])
-        optimizer.load_state_dict(ck['optimizer'])
         if sched is not None: sched.load_state_dict(ck['scheduler'])
-        torch.set_rng_state(ck['rng_state'])
-        if ck['cuda_rng_states'] and torch.cuda.is_available(): torch.cuda.set_rng_state_all(ck['cuda_rng_states'])
         rows, start = ck['history'], ck['epoch']
         elapsed = rows[-1]['total time'] if rows else 0.0
     was_training, t0 = model.training, time.perf_counter() - elapsed
@@ -136,10 +131,7 @@ def train_network(model: nn.Module, loss_func: Callable, train_loader, test_load
         rows.append(row)
         bar.set_postfix({k: f'{v:.4g}' for k, v in row.items() if k.endswith(' loss')})
         if fn is not None:
-            state = dict(epoch=epoch + 1, model=model.state_dict(), optimizer=optimizer.state_dict(),
-                         scheduler=None if sched is None else sched.state_dict(), history=rows, rng_state=torch.get_rng_state(),
-                         cuda_rng_states=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [])
-            save_atomic(fn, lambda tmp: torch.save(state, tmp))
+            save_checkpoint(fn, model, optimizer, epoch + 1, rows, scheduler=None if sched is None else sched.state_dict())
     model.train(was_training)
     first = ['epoch', 'total time', 'lr', 'train loss'] + (['test loss'] if test_loader is not None else [])
     df = pd.DataFrame(rows)

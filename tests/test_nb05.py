@@ -9,8 +9,8 @@ from torchvision import transforms
 from exp.nb_01 import data_dir, course_settings
 from exp.nb_03 import Dataset, get_dls
 from exp.nb_04 import MLP, compute_accuracy
-from exp.nb_05 import (set_all_seeds, set_deterministic, save_atomic, CSVImageDataset, get_dataloaders, train_model,
-                       plot_training_loss, plot_accuracy, show_examples)
+from exp.nb_05 import (set_all_seeds, set_deterministic, save_atomic, save_checkpoint, load_checkpoint, CSVImageDataset,
+                       get_dataloaders, train_model, plot_training_loss, plot_accuracy, show_examples)
 
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt
@@ -259,6 +259,20 @@ def test_save_atomic_replaces_in_one_step_and_leaves_nothing_on_failure(tmp_path
         tmp.write_text('half'); raise RuntimeError('crash while saving')
     with pytest.raises(RuntimeError, match='crash while saving'): save_atomic(fn, half_then_crash)
     assert fn.read_text() == 'one' and [p.name for p in fn.parent.iterdir()] == ['f.txt']
+
+
+def test_save_and_load_checkpoint_restore_model_optimizer_rng_and_extras(tmp_path):
+    torch.manual_seed(0)
+    model = MLP(n_hidden=8); opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    F.cross_entropy(model(torch.rand(4, 784)), torch.tensor([0, 1, 2, 3])).backward(); opt.step()
+    fn = save_checkpoint(tmp_path/'sub'/'ck.pt', model, opt, 3, {'loss': [1.0]}, scheduler={'last_epoch': 3})
+    after_save = torch.rand(3)
+    other = MLP(n_hidden=8); other_opt = torch.optim.Adam(other.parameters(), lr=1e-3)
+    state = load_checkpoint(fn, other, other_opt)
+    assert state['epoch'] == 3 and state['history'] == {'loss': [1.0]} and state['scheduler'] == {'last_epoch': 3}
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), other.state_dict().values()))
+    assert other_opt.state_dict()['state'][0]['step'] == 1
+    assert torch.equal(torch.rand(3), after_save)  # the random state is the one at saving time
 
 
 def test_checkpoint_contents(tmp_path, loaders):

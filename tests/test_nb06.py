@@ -203,7 +203,7 @@ def test_checkpoint_contents(tmp_path):
     train_network(net(), F.mse_loss, train_dl, test_dl, epochs=2, lr=0.1, device='cpu', progress=False, checkpoint_file=ck,
                   lr_schedule=lambda o: lr_scheduler.StepLR(o, 1, 0.5))
     state = torch.load(ck)
-    assert sorted(state) == ['cuda_rng_states', 'epoch', 'history', 'model', 'optimizer', 'rng_state', 'scheduler']
+    assert sorted(state) == ['cuda_rng_states', 'epoch', 'history', 'model', 'optimizer', 'scheduler', 'torch_rng_state']
     assert state['epoch'] == 2 and len(state['history']) == 2 and state['scheduler']['last_epoch'] == 2
     assert not (tmp_path/'ck.pt.tmp').exists()
 
