@@ -26,40 +26,34 @@ def _model_opt(seed: int = 0):
     return model, optim.SGD(model.parameters(), lr=LR)
 
 
-def slicing_loop(x, y, bs: int, epochs: int) -> None:
-    "Baseline: the hand-written loop, batches by slicing the tensors in order (no shuffling, no bookkeeping)."
+def _train(batches_per_epoch, epochs: int) -> None:
+    "The hand-written training step of every baseline, on a fresh model, over `batches_per_epoch()` each epoch."
     model, opt = _model_opt()
     for _ in range(epochs):
-        for i in range(0, len(x), bs):
-            loss = F.cross_entropy(model(x[i:i+bs]), y[i:i+bs])
-            loss.backward()
-            opt.step()
-            opt.zero_grad()
-
-
-def shuffled_loop(x, y, bs: int, epochs: int) -> None:
-    "Baseline: the hand-written loop over a fresh random order each epoch (batches by indexing with slices of a randperm)."
-    model, opt = _model_opt()
-    for _ in range(epochs):
-        idx = torch.randperm(len(x))
-        for i in range(0, len(x), bs):
-            j = idx[i:i+bs]
-            loss = F.cross_entropy(model(x[j]), y[j])
-            loss.backward()
-            opt.step()
-            opt.zero_grad()
-
-
-def torch_dataloader_loop(x, y, bs: int, epochs: int) -> None:
-    "Baseline: the same loop over PyTorch's default DataLoader (shuffled; items fetched one by one and collated)."
-    model, opt = _model_opt()
-    dl = TorchDataLoader(TensorDataset(x, y), batch_size=bs, shuffle=True)
-    for _ in range(epochs):
-        for xb, yb in dl:
+        for xb, yb in batches_per_epoch():
             loss = F.cross_entropy(model(xb), yb)
             loss.backward()
             opt.step()
             opt.zero_grad()
+
+
+def slicing_loop(x, y, bs: int, epochs: int) -> None:
+    "Baseline: the hand-written loop, batches by slicing the tensors in order (no shuffling, no bookkeeping)."
+    _train(lambda: ((x[i:i+bs], y[i:i+bs]) for i in range(0, len(x), bs)), epochs)
+
+
+def shuffled_loop(x, y, bs: int, epochs: int) -> None:
+    "Baseline: the hand-written loop over a fresh random order each epoch (batches by indexing with slices of a randperm)."
+    def batches():
+        idx = torch.randperm(len(x))
+        return ((x[j], y[j]) for j in (idx[i:i+bs] for i in range(0, len(x), bs)))
+    _train(batches, epochs)
+
+
+def torch_dataloader_loop(x, y, bs: int, epochs: int) -> None:
+    "Baseline: the same loop over PyTorch's default DataLoader (shuffled; items fetched one by one and collated)."
+    dl = TorchDataLoader(TensorDataset(x, y), batch_size=bs, shuffle=True)
+    _train(lambda: dl, epochs)
 
 
 def course_fit(x, y, xv, yv, bs: int, epochs: int) -> None:
