@@ -28,6 +28,6 @@ export: $(VENV)/.installed
 data: $(VENV)/.installed
 	$(PY) -m helpers.make_data $(if $(filter 1,$(FORCE)),--force)
 
-## Benchmarks: prints one table and writes bench/results.md (5.1–5.6 min in four runs on this 2-core machine).
+## Benchmarks: prints one table and writes bench/results.md (5.1–5.7 min in four runs on this 2-core machine).
 bench: $(VENV)/.installed
 	$(PY) -m bench.run
