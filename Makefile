@@ -14,7 +14,7 @@ $(VENV)/.installed: requirements-dev.txt pyproject.toml
 
 ## The main job: export exp/ from the notebooks, then execute every lecture in order on the embedded default.
 course: $(VENV)/.installed
-	DLF_DATASET=embedded $(PY) -m helpers.run_course
+	DLF_DATASET=embedded $(PY) -m tools.run_course
 
 ## Every test: export sync, unit tests, notebooks with nbdev-test and nbval (quick mode, embedded data, offline).
 test: $(VENV)/.installed

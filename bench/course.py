@@ -9,7 +9,7 @@ import os, shutil, tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
-from helpers.notebooks import REPO, execute, lecture_paths
+from tools.notebooks import REPO, execute, lecture_paths
 from bench.timing import Row, Section, Target
 
 MODES = {'quick': '1', 'default': '0'}

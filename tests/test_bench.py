@@ -5,7 +5,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 
 import exp.nb_05
 from exp.nb_01 import embedded_digits, to_float_rows
-from helpers.notebooks import REPO
+from tools.notebooks import REPO
 from bench import course, fashion, loading, run, training
 from bench.timing import Row, Section, Target, interleaved, rate, ratios
 

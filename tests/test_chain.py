@@ -1,7 +1,7 @@
 "The import chain: `from exp.nb_NN import *` gives every name exported by lectures 00..NN."
 import importlib, re
 import pytest
-from helpers.notebooks import REPO, lecture_paths, own_names
+from tools.notebooks import REPO, lecture_paths, own_names
 
 MODULES = [re.match(r'(\d\d)_', p.name).group(1) for p in lecture_paths()]
 

@@ -4,8 +4,8 @@ from pathlib import Path
 import nbformat, pytest
 from packaging.requirements import Requirement
 from packaging.version import Version
-from helpers import setup_cell
-from helpers.notebooks import REPO, execute, lecture_paths
+from tools import setup_cell
+from tools.notebooks import REPO, execute, lecture_paths
 from exp.nb_00 import course_settings
 
 LECTURES = lecture_paths()

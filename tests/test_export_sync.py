@@ -1,7 +1,7 @@
 "exp/ must be exactly what nbdev-export makes from nbs/ — no edited, stale or left-behind module."
 import filecmp, os, shutil, subprocess, sys
 from pathlib import Path
-from helpers.notebooks import REPO
+from tools.notebooks import REPO
 
 
 def exported_tree(tmp_path) -> Path:

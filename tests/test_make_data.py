@@ -3,7 +3,7 @@ import filecmp, subprocess, sys
 import numpy as np, pandas as pd
 from PIL import Image
 from helpers import make_data
-from helpers.notebooks import REPO
+from tools.notebooks import REPO
 from exp.nb_01 import data_dir, course_settings
 
 

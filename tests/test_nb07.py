@@ -6,7 +6,7 @@ from exp import nb_00
 from exp.nb_07 import (TRAIN_SETTINGS, REQUIRED, Key, SettingsError, check_settings, load_settings, settings_help,
                        save_yaml, setup_logging, holdout_split, resolve_device, make_optimizer, versions,
                        prepare_training, plot_results, train_from_settings, default_device, DATASETS, PLOT_FILES)
-from helpers.notebooks import REPO
+from tools.notebooks import REPO
 
 SETTINGS = REPO/'settings'
 MINIMAL = {'num_epochs': 2, 'batch_size': 32, 'learning_rate': 0.5}

@@ -2,7 +2,7 @@
 import json, os, re, subprocess, sys
 from pathlib import Path
 import nbformat, pytest
-from helpers.notebooks import REPO, KERNELSPEC, LEAK, lecture_paths
+from tools.notebooks import REPO, KERNELSPEC, LEAK, lecture_paths
 
 LECTURES = lecture_paths()
 

@@ -1,8 +1,8 @@
 "The main job's pieces: executing a notebook, naming the failing cell, cleaning, leak detection."
 import nbformat, pytest
 from nbformat.v4 import new_notebook, new_code_cell, new_markdown_cell
-from helpers.notebooks import execute, clean_notebook, leaks, failed_cell, lecture_paths
-from helpers import run_course
+from tools.notebooks import execute, clean_notebook, leaks, failed_cell, lecture_paths
+from tools import run_course
 
 
 def write_nb(path, *sources):

@@ -2,7 +2,7 @@
 public function or class any `exp` module exports has exactly one home — one topic module, or the list below."""
 import importlib, inspect
 import pytest
-from helpers.notebooks import REPO, own_names
+from tools.notebooks import REPO, own_names
 
 TOPICS = ['data', 'training', 'evaluation', 'plotting']
 

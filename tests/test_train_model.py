@@ -4,15 +4,15 @@ from types import SimpleNamespace
 import pytest, yaml
 from exp import nb_00
 from exp.nb_07 import TRAIN_SETTINGS
-from helpers import train_model as cmd
-from helpers.notebooks import REPO
+from helpers import train_command as cmd
+from tools.notebooks import REPO
 
 QUICK = REPO/'settings'/'quick.yaml'
 
 
 def run(capsys, *args):
     "Run the command in-process; returns (exit status, stdout, stderr)."
-    rc = cmd.main([str(a) for a in args])
+    rc = cmd.train_command([str(a) for a in args])
     out = capsys.readouterr()
     return rc, out.out, out.err
 
@@ -22,12 +22,12 @@ def quick_run(tmp_path_factory):
     "One full quick run of the shipped quick settings (in-process): (results folder, status, terminal output, errors)."
     d = tmp_path_factory.mktemp('quick')/'results'
     with contextlib.redirect_stdout(io.StringIO()) as out, contextlib.redirect_stderr(io.StringIO()) as err:
-        rc = cmd.main(['--settings_path', str(QUICK), '--results_path', str(d)])
+        rc = cmd.train_command(['--settings_path', str(QUICK), '--results_path', str(d)])
     return SimpleNamespace(dir=d, returncode=rc, stdout=out.getvalue(), stderr=err.getvalue())
 
 
 def test_help_explains_every_option_and_key(capsys):
-    with pytest.raises(SystemExit) as e: cmd.main(['--help'])
+    with pytest.raises(SystemExit) as e: cmd.train_command(['--help'])
     out = capsys.readouterr().out
     assert e.value.code == 0
     for opt in ('--settings_path', '--results_path', '--resume', '--overwrite'): assert opt in out
@@ -37,17 +37,17 @@ def test_help_explains_every_option_and_key(capsys):
 
 
 def test_missing_arguments_give_usage(capsys):
-    with pytest.raises(SystemExit) as e: cmd.main([])
+    with pytest.raises(SystemExit) as e: cmd.train_command([])
     err = capsys.readouterr().err
     assert e.value.code == 2 and err.startswith('usage:')
     assert 'the following arguments are required: --settings_path, --results_path' in err
-    with pytest.raises(SystemExit): cmd.main(['--settings_path', 'x.yaml', '--results_path', 'd', '--resume', '--overwrite'])
+    with pytest.raises(SystemExit): cmd.train_command(['--settings_path', 'x.yaml', '--results_path', 'd', '--resume', '--overwrite'])
     assert 'not allowed with argument' in capsys.readouterr().err
 
 
 def test_console_script_entry():
     scripts = tomllib.loads((REPO/'pyproject.toml').read_text())['project']['scripts']
-    assert scripts['dlf-train'] == 'helpers.train_model:main'
+    assert scripts['dlf-train'] == 'helpers.train_command:main'
 
 
 def test_full_quick_run(quick_run):

@@ -1,8 +1,8 @@
 """The course's main job: export `exp/` from the notebooks, then execute every lecture in order.
 
-    python -m helpers.run_course            # all lectures, outputs written back into nbs/
-    python -m helpers.run_course 03 04      # only these lectures
-    python -m helpers.run_course --quick    # quick mode: check they run; notebooks are left untouched
+    python -m tools.run_course            # all lectures, outputs written back into nbs/
+    python -m tools.run_course 03 04      # only these lectures
+    python -m tools.run_course --quick    # quick mode: check they run; notebooks are left untouched
 
 Prints one row per lecture with its status and seconds, and exits non-zero naming the notebook and cell that failed.
 """
@@ -12,7 +12,7 @@ import argparse, os, subprocess, sys
 import nbformat
 
 from exp.nb_00 import quick_mode
-from helpers.notebooks import REPO, clean_notebook, execute, leaks, lecture_paths
+from tools.notebooks import REPO, clean_notebook, execute, leaks, lecture_paths
 
 
 def export() -> None:

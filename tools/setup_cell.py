@@ -1,7 +1,7 @@
 """Write or refresh the first cells of every lecture: the "Open in Colab" badge and the set-up cell.
 
-    python -m helpers.setup_cell           # rewrite nbs/NN_*.ipynb where they differ
-    python -m helpers.setup_cell --check   # exit 1 and name the lectures whose cells are missing or stale
+    python -m tools.setup_cell           # rewrite nbs/NN_*.ipynb where they differ
+    python -m tools.setup_cell --check   # exit 1 and name the lectures whose cells are missing or stale
 
 The set-up cell is identical in every lecture. In Colab it clones the course at the repository and branch named in
 settings.ini into the session (once; a re-run reuses the clone), installs only packages the runtime lacks — with
@@ -17,7 +17,7 @@ import argparse, sys
 import nbformat
 
 from exp.nb_00 import course_settings
-from helpers.notebooks import lecture_paths
+from tools.notebooks import lecture_paths
 
 BADGE_IMG = 'https://colab.research.google.com/assets/colab-badge.svg'
 MARKER = '# Course set-up'
@@ -27,7 +27,7 @@ MODULES = {'torch': 'torch', 'torchvision': 'torchvision', 'numpy': 'numpy', 'pa
            'mlxtend': 'mlxtend', 'yaml': 'pyyaml'}
 
 TEMPLATE = '''\
-{marker} (the same in every lecture; written by `python -m helpers.setup_cell` from settings.ini, do not edit).
+{marker} (the same in every lecture; written by `python -m tools.setup_cell` from settings.ini, do not edit).
 # In Colab: fetch the course and install only what the runtime lacks. Locally: find the repository above this folder.
 import importlib.metadata, importlib.util, os, subprocess, sys, tempfile
 from pathlib import Path
@@ -103,7 +103,7 @@ def main(argv=None) -> int:
             stale.append(path.name)
             if not a.check: nbformat.write(nb, path)
     if a.check and stale:
-        print(f"Set-up cell or badge missing or stale in: {', '.join(stale)}. Run `python -m helpers.setup_cell`.", file=sys.stderr)
+        print(f"Set-up cell or badge missing or stale in: {', '.join(stale)}. Run `python -m tools.setup_cell`.", file=sys.stderr)
         return 1
     print(f"{'stale' if a.check else 'refreshed'}: {', '.join(stale) or 'none'}")
     return 0
