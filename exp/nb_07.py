@@ -3,7 +3,8 @@
 # %% auto #0
 __all__ = ['REQUIRED', 'OPTIMIZERS', 'DEVICES', 'TRAIN_SETTINGS', 'LOG_FORMAT', 'PLOT_FILES', 'SettingsError', 'Key',
            'check_settings', 'load_settings', 'settings_help', 'setup_logging', 'save_yaml', 'holdout_split',
-           'resolve_device', 'make_optimizer', 'versions', 'prepare_training', 'plot_results', 'train_from_settings']
+           'resolve_device', 'make_optimizer', 'versions', 'prepare_training', 'make_learner', 'plot_results',
+           'train_from_settings']
 
 # %% ../nbs/07_scripts.ipynb #90dcf399
 from .nb_06 import *
@@ -17,6 +18,7 @@ from types import SimpleNamespace
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+import torch.nn.functional as F
 import yaml
 import exp
 
@@ -194,11 +196,19 @@ def prepare_training(s: dict, log=print) -> SimpleNamespace:
 # %% ../nbs/07_scripts.ipynb #cc98433e
 PLOT_FILES = ('training_loss.png', 'accuracy.png')
 
+def make_learner(s: dict, t: SimpleNamespace, results_dir=None, resume: bool = False, log=print) -> Learner:
+    "A Learner for `prepare_training`'s `t`: device, finite-loss check, metrics, logging; with `results_dir`, checkpoints."
+    cbs = [DeviceCB(t.device), FiniteLossCB(), MetricsCB(), LoggingCB(log, every=s['logging_interval'])]
+    if results_dir is not None: cbs.append(CheckpointCB(Path(results_dir)/'checkpoint.pt', resume))
+    learn = Learner(t.model, t.loaders[0], t.loaders[1], F.cross_entropy, cbs=cbs)
+    learn.opt = t.optimizer  # made by prepare_training from the settings
+    return learn
+
 def plot_results(results: dict, averaging_iterations: int = 100) -> tuple:
-    "The loss and the accuracy figures of `results` (keys minibatch_loss, train_acc, valid_acc)."
-    n = len(results['train_acc'])
-    return (plot_training_loss(results['minibatch_loss'], n, averaging_iterations),
-            plot_accuracy(results['train_acc'], results['valid_acc']))
+    "The loss and the accuracy figures of `results` (keys `history`: rows with train_acc and valid_acc; `minibatch_loss`)."
+    h = results['history']
+    return (plot_training_loss(results['minibatch_loss'], len(h), averaging_iterations),
+            plot_accuracy([r['train_acc'] for r in h], [r['valid_acc'] for r in h]))
 
 def train_from_settings(s: dict, results_dir, resume: bool = False, log=print) -> dict:
     "Train as settings `s` say; write checkpoint.pt, results.yaml and the plots into `results_dir`; return the results."
@@ -211,16 +221,18 @@ def train_from_settings(s: dict, results_dir, resume: bool = False, log=print) -
     t = prepare_training(s, log)
     log(f"device: {t.device}")
     t1 = time.perf_counter()
-    h = train_model(t.model, num_epochs, *t.loaders, t.optimizer, device=t.device, logging_interval=s['logging_interval'],
-                    checkpoint_file=results_dir/'checkpoint.pt', resume=resume, log=log)
+    learn = make_learner(s, t, results_dir, resume, log)
+    learn.fit(num_epochs)
+    test_acc = compute_accuracy(t.model, t.loaders[2], t.device)  # the test set, read once, after training
+    log(f"test accuracy {test_acc:.2f}%")
     t2 = time.perf_counter()
-    results = {'test_acc': float(h['test_acc']),
-               'train_acc': [float(a) for a in h['train_acc']], 'valid_acc': [float(a) for a in h['valid_acc']],
+    results = {'test_acc': float(test_acc),
+               'history': [{k: (int(v) if k == 'epoch' else float(v)) for k, v in r.items()} for r in learn.history],
                'settings': dict(s),
                'run': {'data': DATASETS[s['dataset']], 'sizes': t.sizes, 'num_epochs': num_epochs, 'quick_mode': quick_mode(),
                        'device': str(t.device), 'resumed': resume, 'versions': versions()},
                'timings': {'setup_s': round(t1 - t0, 3), 'training_s': round(t2 - t1, 3), 'total_s': round(t2 - t0, 3)},
-               'minibatch_loss': [float(l) for l in h['minibatch_loss']]}
+               'minibatch_loss': [float(l) for l in learn.batch_losses]}
     for fn, fig in zip(PLOT_FILES, plot_results(results, s['averaging_iterations'])):
         fig.savefig(results_dir/fn, dpi=100); plt.close(fig)
     save_yaml(results, results_dir/'results.yaml')

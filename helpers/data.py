@@ -1,14 +1,15 @@
-"""Data: the digit sources, in-memory data sets and loaders, the PNG+CSV and regression data sets (re-exported from `exp`).
+"""Data: the digit sources, in-memory data sets and loaders, the PNG+CSV and regression data sets (re-exported from `exp`,
+each loaded only when used).
 
     from helpers.data import get_data, get_dataloaders
 """
-from exp.nb_01 import (DATASETS, FASHION_CLASSES, dataset_name, data_dir, embedded_digits, read_idx, idx_digits,
-                       to_float_rows, get_data)
-from exp.nb_03 import Dataset, DataLoader, get_dls
-from exp.nb_05 import CSVImageDataset, get_dataloaders
-from exp.nb_06 import RegressionDataset
-from exp.nb_07 import holdout_split
+from helpers._lazy import lazy_exports
 
-__all__ = ['DATASETS', 'FASHION_CLASSES', 'dataset_name', 'data_dir', 'embedded_digits', 'read_idx', 'idx_digits',
-           'to_float_rows', 'get_data', 'Dataset', 'DataLoader', 'get_dls', 'CSVImageDataset', 'get_dataloaders',
-           'RegressionDataset', 'holdout_split']
+__all__, __getattr__, __dir__ = lazy_exports(__name__, {
+    'nb_01': ['DATASETS', 'FASHION_CLASSES', 'dataset_name', 'data_dir', 'embedded_digits', 'read_idx', 'idx_digits',
+              'to_float_rows', 'get_data'],
+    'nb_03': ['Dataset', 'DataLoader', 'get_dls'],
+    'nb_05': ['CSVImageDataset', 'get_dataloaders'],
+    'nb_06': ['RegressionDataset'],
+    'nb_07': ['holdout_split'],
+})

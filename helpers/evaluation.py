@@ -1,8 +1,11 @@
-"""Evaluation: accuracy and loss of a model over a batch or a whole loader (re-exported from `exp`).
+"""Evaluation: accuracy and loss of a model over a batch or a whole loader (re-exported from `exp`, each loaded only
+when used).
 
     from helpers.evaluation import compute_accuracy, compute_epoch_loss
 """
-from exp.nb_03 import accuracy, check_targets
-from exp.nb_04 import compute_epoch_loss, compute_accuracy
+from helpers._lazy import lazy_exports
 
-__all__ = ['accuracy', 'check_targets', 'compute_epoch_loss', 'compute_accuracy']
+__all__, __getattr__, __dir__ = lazy_exports(__name__, {
+    'nb_03': ['accuracy', 'check_targets'],
+    'nb_04': ['compute_epoch_loss', 'compute_accuracy'],
+})

@@ -1,9 +1,12 @@
-"""Plotting: images, training curves and predictions; every function returns its matplotlib object (re-exported from `exp`).
+"""Plotting: images, training curves and predictions; every function returns its matplotlib object (re-exported from
+`exp`, each loaded only when used).
 
     from helpers.plotting import plot_training_loss, plot_accuracy, show_examples
 """
-from exp.nb_01 import show_image, show_images
-from exp.nb_05 import plot_training_loss, plot_accuracy, show_examples
-from exp.nb_07 import plot_results
+from helpers._lazy import lazy_exports
 
-__all__ = ['show_image', 'show_images', 'plot_training_loss', 'plot_accuracy', 'show_examples', 'plot_results']
+__all__, __getattr__, __dir__ = lazy_exports(__name__, {
+    'nb_01': ['show_image', 'show_images'],
+    'nb_05': ['plot_training_loss', 'plot_accuracy', 'show_examples'],
+    'nb_07': ['plot_results'],
+})

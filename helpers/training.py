@@ -1,16 +1,18 @@
-"""Training: models, devices, seeds, training loops, learning-rate schedules and the training command's settings,
-logging and run records (re-exported from `exp`).
+"""Training: models, devices, seeds, the training loops, the Learner and its callbacks, learning-rate schedules and the
+training command's settings, logging and run records (re-exported from `exp`, each loaded only when used).
 
-    from helpers.training import MLP, default_device, set_all_seeds, train_model
+    from helpers.training import MLP, default_device, set_all_seeds, train_model, Learner, MetricsCB
 """
-from exp.nb_03 import get_model, fit
-from exp.nb_04 import MLP, default_device, to_device
-from exp.nb_05 import set_all_seeds, set_deterministic, save_atomic, save_checkpoint, load_checkpoint, train_model
-from exp.nb_06 import train_simple_network, train_network, exp_gamma
-from exp.nb_07 import (SettingsError, Key, check_settings, load_settings, settings_help, setup_logging, save_yaml,
-                       resolve_device, make_optimizer, versions, prepare_training, train_from_settings)
+from helpers._lazy import lazy_exports
 
-__all__ = ['get_model', 'fit', 'MLP', 'default_device', 'to_device', 'set_all_seeds', 'set_deterministic', 'save_atomic',
-           'save_checkpoint', 'load_checkpoint', 'train_model', 'train_simple_network', 'train_network', 'exp_gamma', 'SettingsError', 'Key', 'check_settings', 'load_settings',
-           'settings_help', 'setup_logging', 'save_yaml', 'resolve_device', 'make_optimizer', 'versions',
-           'prepare_training', 'train_from_settings']
+__all__, __getattr__, __dir__ = lazy_exports(__name__, {
+    'nb_03': ['get_model', 'fit'],
+    'nb_04': ['MLP', 'default_device', 'to_device'],
+    'nb_05': ['set_all_seeds', 'set_deterministic', 'save_atomic', 'save_checkpoint', 'load_checkpoint', 'train_model'],
+    'nb_06': ['train_simple_network', 'exp_gamma', 'EVENTS', 'CancelBatchException', 'CancelEpochException',
+              'CancelFitException', 'Callback', 'Learner', 'DeviceCB', 'FiniteLossCB', 'HISTORY_COLUMNS', 'history_frame',
+              'MetricsCB', 'TrainAccuracyCB', 'ProgressCB', 'ScheduleCB', 'EarlyStoppingCB', 'CheckpointCB', 'LoggingCB',
+              'train_network'],
+    'nb_07': ['SettingsError', 'Key', 'check_settings', 'load_settings', 'settings_help', 'setup_logging', 'save_yaml',
+              'resolve_device', 'make_optimizer', 'versions', 'prepare_training', 'make_learner', 'train_from_settings'],
+})

@@ -160,7 +160,8 @@ def test_prepare_training_is_reproducible():
 def test_plot_results():
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    r = {'minibatch_loss': [2.3, 2.0, 1.5, 1.2, 1.0, 0.9], 'train_acc': [50.0, 70.0], 'valid_acc': [45.0, 66.0]}
+    r = {'minibatch_loss': [2.3, 2.0, 1.5, 1.2, 1.0, 0.9],
+         'history': [{'epoch': 0, 'train_acc': 50.0, 'valid_acc': 45.0}, {'epoch': 1, 'train_acc': 70.0, 'valid_acc': 66.0}]}
     figs = plot_results(r, averaging_iterations=100)  # longer than the losses: clipped, not an error
     assert len(figs) == 2 and all(isinstance(f, plt.Figure) for f in figs)
     plt.close('all')
@@ -173,8 +174,10 @@ def test_train_from_settings(tmp_path):
     assert yaml.safe_load((tmp_path/'out'/'results.yaml').read_text()) == r
     for f in ('checkpoint.pt', *PLOT_FILES): assert (tmp_path/'out'/f).is_file()
     n = r['run']['num_epochs']
-    assert n == nb_00.budget(s['num_epochs']) and len(r['train_acc']) == len(r['valid_acc']) == n
-    assert all(0 <= a <= 100 for a in r['train_acc'] + r['valid_acc'] + [r['test_acc']])
+    h = r['history']
+    assert n == nb_00.budget(s['num_epochs']) and [row['epoch'] for row in h] == list(range(n))
+    assert list(h[0]) == ['epoch', 'lr', 'train_loss', 'train_acc', 'valid_loss', 'valid_acc', 'time']  # lecture 06's record
+    assert all(0 <= a <= 100 for a in [row[k] for row in h for k in ('train_acc', 'valid_acc')] + [r['test_acc']])
     assert r['test_acc'] > 20, "two quick epochs should beat chance (10 %) clearly"
     assert r['settings'] == s and r['run']['resumed'] is False and r['timings']['training_s'] > 0
     assert len(r['minibatch_loss']) == n * -(-r['run']['sizes']['train'] // s['batch_size'])

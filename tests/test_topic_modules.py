@@ -32,7 +32,7 @@ def topic(name): return importlib.import_module(f'helpers.{name}')
 @pytest.mark.parametrize('name', TOPICS)
 def test_topic_modules_re_export_the_very_exp_objects(name):
     mod, home = topic(name), defining_module()
-    public = {n for n in vars(mod) if not n.startswith('_')}
+    public = {n for n in dir(mod) if not n.startswith('_')}
     assert public == set(mod.__all__), f"helpers/{name}.py: public names {sorted(public ^ set(mod.__all__))} differ from __all__"
     assert len(mod.__all__) == len(set(mod.__all__)), f"helpers/{name}.py lists a name twice"
     for n in mod.__all__:
@@ -66,3 +66,4 @@ def test_topic_modules_star_import():
     ns = {}
     for t in TOPICS: exec(f'from helpers.{t} import *', ns)
     assert {'get_dataloaders', 'train_model', 'compute_accuracy', 'plot_training_loss'} <= set(ns)
+
