@@ -1,5 +1,5 @@
 """Section 3 — time to accuracy on full Fashion-MNIST (60k train / 10k test): the course's `MLP` trained with the
-course's helpers (`Dataset`, `get_dls`, `fit`, `compute_accuracy`) against scikit-learn's
+course's helpers (`Dataset`, `get_dls`, lecture 06's `Learner`, `compute_accuracy`) against scikit-learn's
 `MLPClassifier(hidden_layer_sizes=(100,))` with its defaults, on the same split in the same run.
 
 The course MLP's settings (below) were chosen by hand before the benchmark, by watching its test accuracy per epoch on
@@ -9,12 +9,13 @@ scikit-learn runs with its defaults (ReLU, Adam, lr 0.001, batch 200, L2 1e-4, u
 training loss has not improved by 1e-4 for 10 epochs).
 """
 from __future__ import annotations
-import contextlib, io, statistics, warnings
+import statistics, warnings
 
 import torch.nn.functional as F
 from torch import optim
 
-from exp.nb_05 import MLP, Dataset, compute_accuracy, fit, get_dls, idx_digits, set_all_seeds, to_float_rows
+from exp.nb_06 import (MLP, Dataset, Learner, MetricsCB, ScheduleCB, compute_accuracy, get_dls, idx_digits, set_all_seeds,
+                       to_float_rows)
 from bench.timing import Row, Section, Target, timed
 
 # The course MLP's training settings: the course's MLP class (one sigmoid hidden layer), Adam, the learning rate
@@ -36,20 +37,15 @@ def load_fashion():
 
 def course_mlp(xt, yt, xv, yv, seed: int = 0, epochs: int = EPOCHS, n_hidden: int = N_HIDDEN, lr: float = LR,
                lr_decay: float = LR_DECAY, bs: int = BATCH_SIZE):
-    """Train the course's MLP one `fit` epoch at a time (fit validates on the test set after each); returns
+    """Train the course's MLP with a Learner that validates on the test set after each epoch; returns
     ([(seconds so far, test accuracy %) per epoch], final test accuracy % from `compute_accuracy`)."""
     set_all_seeds(seed)
     model = MLP(n_hidden=n_hidden)
-    opt = optim.Adam(model.parameters(), lr=lr)
     train_dl, test_dl = get_dls(Dataset(xt, yt), Dataset(xv, yv), bs)
-    curve, total = [], 0.0
-    for epoch in range(epochs):
-        for g in opt.param_groups: g['lr'] = lr * lr_decay**epoch
-        with contextlib.redirect_stdout(io.StringIO()):
-            secs, hist = timed(fit, 1, model, F.cross_entropy, opt, train_dl, test_dl)
-        total += secs
-        curve.append((total, float(hist['valid_acc'].iloc[-1])))
-    return curve, compute_accuracy(model, test_dl)
+    learn = Learner(model, train_dl, test_dl, F.cross_entropy, opt_func=optim.Adam, lr=lr,
+                    cbs=[MetricsCB(), ScheduleCB(lambda opt: optim.lr_scheduler.ExponentialLR(opt, lr_decay))])
+    learn.fit(epochs)
+    return [(r['time'], r['valid_acc']) for r in learn.history], compute_accuracy(model, test_dl)
 
 
 def sklearn_mlp(xt, yt, xv, yv, seed: int = 0, max_iter: int = 200):

@@ -4,7 +4,7 @@
     python -m bench.run --sections training loading    # only some sections (results.md is written only by a full run)
     python -m bench.run --quick                        # tiny sizes: checks every code path in well under a minute
 
-Sections: 1 `training` — samples/s of get_dls+fit and train_model vs a slicing loop and PyTorch's per-item DataLoader
+Sections: 1 `training` — samples/s of the Learner, get_dls+fit and train_model vs a slicing loop and PyTorch's per-item DataLoader
 at batch sizes 64/128/256, and the fraction of a matmul-measured FLOP ceiling; 2 `loading` — images/s of the PNG
 loaders plain, with 2 workers, cached, and of in-memory tensors; 3 `fashion` — time to accuracy on full Fashion-MNIST,
 the course's MLP vs scikit-learn's MLPClassifier (needs Debian's dataset-fashion-mnist, else skipped); 4 `course` —

@@ -1,16 +1,17 @@
-"""Section 1 — training loop: samples/s of the course's training path against a hand-written slicing loop and
-PyTorch's per-item DataLoader, same model (the course's `MLP`, 784-100-10), optimizer (SGD) and batch size."""
+"""Section 1 — training loop: samples/s of the course's training paths (lecture 06's Learner, lecture 03's fit,
+lecture 05's train_model) against a hand-written slicing loop and PyTorch's per-item DataLoader, same model (the
+course's `MLP`, 784-100-10), optimizer (SGD) and batch size; and the cost of the Learner's callback machinery per batch.
+Nothing here patches course code: every figure is the time of a whole public call."""
 from __future__ import annotations
-import contextlib, io, statistics, time
-from contextlib import contextmanager
+import contextlib, io, statistics
 
 import torch
 import torch.nn.functional as F
 from torch import optim
 from torch.utils.data import DataLoader as TorchDataLoader, TensorDataset
 
-import exp.nb_05
-from exp.nb_05 import MLP, Dataset, embedded_digits, fit, get_dls, to_float_rows, train_model
+from exp.nb_06 import (EVENTS, MLP, Callback, Dataset, DeviceCB, FiniteLossCB, Learner, MetricsCB, embedded_digits, fit,
+                       get_dls, to_float_rows, train_model)
 from bench.timing import Row, Section, Target, interleaved, matmul_flops, ratios, timed
 
 # A training step of 784-100-10: forward 2·784·100 + 2·100·10, backward 2·784·100 (weight gradient of layer 1; the
@@ -57,40 +58,41 @@ def torch_dataloader_loop(x, y, bs: int, epochs: int) -> None:
 
 
 def course_fit(x, y, xv, yv, bs: int, epochs: int) -> None:
-    "The course's path from lecture 03: `get_dls` over `Dataset`s and `fit` (its per-epoch printing discarded)."
+    "The course's path from lecture 03: `get_dls` over `Dataset`s and `fit` (its per-epoch line goes nowhere)."
     model, opt = _model_opt()
     train_dl, valid_dl = get_dls(Dataset(x, y), Dataset(xv, yv), bs)
-    with contextlib.redirect_stdout(io.StringIO()): fit(epochs, model, F.cross_entropy, opt, train_dl, valid_dl)
+    with contextlib.redirect_stdout(io.StringIO()): fit(epochs, model, F.cross_entropy, opt, train_dl, valid_dl)  # TODO(merge): log=
 
 
-@contextmanager
-def _time_calls(module, name: str, total: list):
-    "While active, calls of `module.name` add their seconds to `total[0]` (to separate a part of a function's time)."
-    orig = getattr(module, name)
-    def timed_call(*args, **kwargs):
-        t0 = time.perf_counter()
-        try: return orig(*args, **kwargs)
-        finally: total[0] += time.perf_counter() - t0
-    setattr(module, name, timed_call)
-    try: yield
-    finally: setattr(module, name, orig)
-
-
-def course_train_model(x, y, xv, yv, bs: int, epochs: int) -> float:
-    """The course's path from lecture 05: `train_model` over `get_dls` loaders. Returns the seconds it spent in its
-    accuracy passes (`compute_accuracy` on the training, validation and test loaders after each epoch)."""
+def course_learner(x, y, xv, yv, bs: int, epochs: int, cbs=None) -> None:
+    """Lecture 06's Learner over `get_dls`, with the callbacks of the training command that cost per batch: device,
+    finite-loss check, metrics (the command adds logging every 50 batches and a checkpoint per epoch)."""
     model, opt = _model_opt()
     train_dl, valid_dl = get_dls(Dataset(x, y), Dataset(xv, yv), bs)
-    eval_secs = [0.0]
-    with _time_calls(exp.nb_05, 'compute_accuracy', eval_secs):
-        train_model(model, epochs, train_dl, valid_dl, valid_dl, opt, log=lambda msg: None)
-    return eval_secs[0]
+    learn = Learner(model, train_dl, valid_dl, F.cross_entropy,
+                    cbs=[DeviceCB('cpu'), FiniteLossCB(), MetricsCB()] if cbs is None else cbs)
+    learn.opt = opt
+    learn.fit(epochs)
+
+
+def course_train_model(x, y, xv, yv, bs: int, epochs: int) -> None:
+    """The course's path from lecture 05: `train_model` over `get_dls` loaders — the whole call, which includes its
+    accuracy passes over the training, validation and test loaders after each epoch."""
+    model, opt = _model_opt()
+    train_dl, valid_dl = get_dls(Dataset(x, y), Dataset(xv, yv), bs)
+    train_model(model, epochs, train_dl, valid_dl, valid_dl, opt, log=lambda msg: None)
+
+
+class NoOp(Callback):
+    "A callback with a method for every event that does nothing: what the machinery costs by itself."
+for _e in EVENTS: setattr(NoOp, _e, lambda self, learn: None)
 
 
 LABELS = {'slicing': 'slicing loop (baseline)', 'shuffled': 'hand-written loop, shuffled (randperm + indexing)',
-          'fit': 'course: get_dls + fit', 'train_model': 'course: train_model, training part',
-          'train_model_whole': 'course: train_model, whole call', 'dataloader': 'PyTorch DataLoader, per-item collate'}
-TARGETED = ('fit', 'train_model')  # the course's paths the ≥ 0.9× target is about
+          'learner': 'course: Learner (device, finite loss, metrics)', 'fit': 'course: get_dls + fit',
+          'train_model': 'course: train_model, whole call (with its accuracy passes)',
+          'dataloader': 'PyTorch DataLoader, per-item collate'}
+TARGETED = ('learner', 'fit')  # the course's paths the ≥ 0.9× target is about
 
 
 def training_section(batch_sizes=(64, 128, 256), repeats: int = 5, n_train: int = None, epochs: int = 5,
@@ -102,22 +104,16 @@ def training_section(batch_sizes=(64, 128, 256), repeats: int = 5, n_train: int 
     sec = Section('1. Training loop (in-memory tensors, course MLP 784-100-10, SGD)')
     ceiling_all = []
     for bs in batch_sizes:
-        xvb, yvb = to_float_rows(xv)[:2*bs], yv[:2*bs]  # train_model's accuracy passes: one batch (their time is taken out)
-        whole = []
-        def train_model_run():
-            secs, eval_secs = timed(course_train_model, x, y, xvb, yvb, bs, epochs)
-            whole.append(n / secs)
-            return n / (secs - eval_secs)
+        xvb, yvb = to_float_rows(xv)[:2*bs], yv[:2*bs]
         measures = {'slicing': lambda: n / timed(slicing_loop, x, y, bs, epochs)[0],
                     'shuffled': lambda: n / timed(shuffled_loop, x, y, bs, epochs)[0],
-                    'fit': lambda: n / timed(course_fit, x, y, xvb[:1], yvb[:1], bs, epochs)[0],  # validation: one row
-                    'train_model': train_model_run,
+                    'learner': lambda: n / timed(course_learner, x, y, xvb[:1], yvb[:1], bs, epochs)[0],  # validation: one row
+                    'fit': lambda: n / timed(course_fit, x, y, xvb[:1], yvb[:1], bs, epochs)[0],
+                    'train_model': lambda: n / timed(course_train_model, x, y, xvb, yvb, bs, epochs)[0],
                     'dataloader': lambda: n / timed(torch_dataloader_loop, x, y, bs, epochs)[0],
                     'ceiling': lambda: matmul_flops(matmul_n, matmul_time)}
         for f in measures.values(): f()  # warm-up round, not recorded
-        whole.clear()
         got = interleaved(measures, repeats)
-        got['train_model_whole'] = whole
         ceiling = got.pop('ceiling')
         ceiling_all += ceiling
         for k, label in LABELS.items():
@@ -131,6 +127,7 @@ def training_section(batch_sizes=(64, 128, 256), repeats: int = 5, n_train: int 
         for k in TARGETED:
             sec.rows.append(Row(f"bs {bs}: {LABELS[k].replace('course: ', '')} / shuffled hand-written loop",
                                 ratios(got[k], got['shuffled']), '×', '{:.2f}', note='same work: a new order each epoch'))
+    sec.rows += callback_cost_rows(x, y, min(batch_sizes), epochs, repeats)
     sec.rows.append(Row(f"FLOP ceiling: {matmul_n}² float32 matmul", [c / 1e9 for c in ceiling_all], 'GFLOP/s', '{:,.1f}'))
     sec.notes += [f"{len(x):,} embedded MNIST rows × {epochs} epochs per measurement, plain SGD lr {LR}. Like train_model's "
                   "training part, fit's figure is training throughput: its validation pass, a forward pass the baselines "
@@ -140,5 +137,24 @@ def training_section(batch_sizes=(64, 128, 256), repeats: int = 5, n_train: int 
                   "The slicing loop visits the rows in the same order every epoch; the shuffled hand-written loop shows what "
                   "a fresh random order costs (indexing copies each batch), which get_dls and PyTorch's DataLoader also pay.",
                   "train_model's whole call includes its accuracy passes after each epoch over the training, validation "
-                  "and test loaders; its training part leaves out the time spent in those calls (timed as they run)."]
+                  "and test loaders (the baselines make none), so it is reported but has no target.",
+                  "Callback machinery: the Learner with no callbacks, and with 10 callbacks that have a do-nothing method "
+                  "for every event, on the same batches; the difference per batch is what dispatching events costs."]
     return sec
+
+
+def callback_cost_rows(x, y, bs: int, epochs: int, repeats: int) -> list:
+    "µs per batch of the Learner's event dispatch: bare Learner vs the slicing loop, and per do-nothing callback."
+    n_batches = epochs * -(-len(x) // bs)
+    xv, yv = x[:1], y[:1]
+    measures = {'slicing': lambda: timed(slicing_loop, x, y, bs, epochs)[0],
+                'bare': lambda: timed(course_learner, x, y, xv, yv, bs, epochs, [])[0],
+                'noop10': lambda: timed(course_learner, x, y, xv, yv, bs, epochs, [NoOp() for _ in range(10)])[0]}
+    for f in measures.values(): f()
+    got = interleaved(measures, repeats)
+    per_batch = lambda a, b, k=1: [(s - t) / n_batches / k * 1e6 for s, t in zip(a, b)]
+    return [Row(f"bs {bs}: bare Learner (no callbacks) − slicing loop, per batch", per_batch(got['bare'], got['slicing']), 'µs',
+                '{:.1f}', note='loop, events with no handler, shuffled batches by indexing'),
+            Row(f"bs {bs}: one do-nothing callback on every event, per batch", per_batch(got['noop10'], got['bare'], 10), 'µs',
+                '{:.2f}', note='(10 callbacks − none) / 10'),
+            Row(f"bs {bs}: one batch of the slicing loop", [s / n_batches * 1e6 for s in got['slicing']], 'µs', '{:.0f}')]

@@ -89,7 +89,7 @@ class Learner:
     def __init__(self, model: nn.Module, train_dl, valid_dl=None, loss_func: Callable = F.cross_entropy,
                  opt_func: Callable = torch.optim.SGD, lr: float = 0.1, cbs=()):
         self.model, self.train_dl, self.valid_dl, self.loss_func = model, train_dl, valid_dl, loss_func
-        self.opt_func, self.lr, self.opt, self.cbs = opt_func, lr, None, []
+        self.opt_func, self.lr, self.opt, self.cbs, self._handlers = opt_func, lr, None, [], {}
         for cb in cbs: self.add_cb(cb)
 
     def add_cb(self, cb: Callback):
