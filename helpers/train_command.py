@@ -218,7 +218,8 @@ def train_command(argv=None) -> int:
         resolve_device(settings['device'], str(a.settings_path))
         restart = check_results_dir(d, settings, a.resume, a.overwrite, a.settings_path)
         check_data(settings, str(a.settings_path))
-        if not a.resume: start_results_dir(d, settings, a.overwrite)
+        if a.resume: _check_writable(d)  # the log and the checkpoints go on in it
+        else: start_results_dir(d, settings, a.overwrite)
     except ResultsFolderError as e:
         print(f"error: {e}", file=sys.stderr); return 2
     except SettingsError as e:

@@ -202,8 +202,9 @@ def test_checkpoint_contents(tmp_path):
     ck = tmp_path/'ck.pt'
     train_network(net(), F.mse_loss, train_dl, test_dl, epochs=2, lr=0.1, device='cpu', progress=False, checkpoint_file=ck,
                   lr_schedule=lambda o: lr_scheduler.StepLR(o, 1, 0.5))
-    state = torch.load(ck)
-    assert sorted(state) == ['cuda_rng_states', 'epoch', 'history', 'model', 'optimizer', 'scheduler', 'torch_rng_state']
+    state = torch.load(ck, weights_only=True)
+    assert sorted(state) == ['cuda_rng_states', 'epoch', 'history', 'model', 'optimizer', 'optimizer_class', 'scheduler', 'sha256',
+                             'torch_rng_state']
     assert state['epoch'] == 2 and len(state['history']) == 2 and state['scheduler']['last_epoch'] == 2
     assert not (tmp_path/'ck.pt.tmp').exists()
 
@@ -224,7 +225,7 @@ def test_resume_equals_uninterrupted_training(tmp_path, with_schedule):
     assert h.drop(columns='total time').equals(h_full.drop(columns='total time'))
     assert all(torch.equal(a, b) for a, b in zip(full.state_dict().values(), resumed.state_dict().values()))
     assert h['total time'].is_monotonic_increasing
-    assert torch.load(tmp_path/'ck.pt')['epoch'] == 5
+    assert torch.load(tmp_path/'ck.pt', weights_only=True)['epoch'] == 5
 
 
 def test_resume_errors(tmp_path):
