@@ -17,7 +17,8 @@ from pathlib import Path
 import yaml
 
 from exp.nb_00 import quick_mode
-from exp.nb_01 import DATASETS, data_dir, get_data
+from exp import nb_01
+from exp.nb_01 import DATASETS, get_data
 from exp.nb_04 import MLP
 from exp.nb_05 import CheckpointError
 from exp.nb_07 import (SettingsError, holdout_split, load_settings, resolve_device, save_yaml, settings_help, setup_logging,
@@ -187,15 +188,17 @@ def check_data(settings: dict, source: str) -> None:
     try:
         with contextlib.redirect_stdout(io.StringIO()): x, y, _, y_test = get_data(name)
     except Exception as e:
+        hint = (f" (For this command choose the data with the settings key 'dataset' in {source}, e.g. `dataset: embedded`; "
+                "DLF_DATASET does not apply.)" if 'DLF_DATASET' in str(e) else '')
         raise DataError(f"the data of dataset {name!r} ({DATASETS[name]}; settings key 'dataset' in {source}) cannot be "
-                        f"loaded: {type(e).__name__}: {e}") from None
+                        f"loaded: {type(e).__name__}: {e}{hint}") from None
     holdout_split(x, y, settings['valid_fraction'])  # a SettingsError if the fraction leaves a part empty
     for part, labels in (('training', y), ('test', y_test)):
         bad = (labels < 0) | (labels >= N_CLASSES)
         if bad.any():
             i = int(bad.nonzero()[0, 0])
             raise DataError(f"dataset {name!r} ({DATASETS[name]}): the {part} part holds label {labels[i].item()} (example {i}), "
-                            f"but the model has classes 0..{N_CLASSES - 1}. Its label file (under {data_dir()}) is damaged: "
+                            f"but the model has classes 0..{N_CLASSES - 1}. Its label file (under {nb_01.data_dir()}) is damaged: "
                             "restore or download it again, or use another dataset.")
 
 

@@ -215,6 +215,9 @@ def failing_data_loading(exc) -> Callable:
     return prepare
 
 
+def ctrl_c(*args, **kwargs): raise KeyboardInterrupt
+
+
 def restartable(c):
     "No checkpoint was claimed, and the same command (no --overwrite) now trains to the end."
     log = (c.dir/'training.log').read_text()
@@ -234,13 +237,15 @@ COMMAND = [
     Fault('results folder cannot be made', command_case(results='/sys/dlf-no-such/run'), run_command, 2,
           lambda c: ['cannot write into the results folder /sys/dlf-no-such/run'], nothing_created),
     Fault('MNIST files missing offline', command_case('dataset: mnist\n', prepare=mnist_files(lambda raw: shutil.rmtree(raw))),
-          run_command, 1, lambda c: ["dataset 'mnist'", c.settings, c.raw, 'DLF_OFFLINE'], nothing_created),
+          run_command, 1, lambda c: ["dataset 'mnist'", c.settings, c.raw, 'DLF_OFFLINE', "e.g. `dataset: embedded`"], nothing_created),
     Fault('truncated IDX file', command_case('dataset: mnist\n', prepare=mnist_files(
           lambda raw: (raw/'train-images-idx3-ubyte').write_bytes((raw/'train-images-idx3-ubyte').read_bytes()[:5000]))),
           run_command, 1, lambda c: ["dataset 'mnist'", c.raw/'train-images-idx3-ubyte'], nothing_created),
     Fault('label out of range', command_case('dataset: mnist\n', prepare=mnist_files(
           lambda raw: write_idx(raw/'train-labels-idx1-ubyte', np.r_[np.arange(7) % 10, 10, np.arange(52) % 10]))),
-          run_command, 1, lambda c: ["dataset 'mnist'", 'label 10 (example 7)', 'classes 0..9'], nothing_created),
+          run_command, 1, lambda c: ["dataset 'mnist'", 'label 10 (example 7)', 'classes 0..9', c.tmp/'data'], nothing_created),
+    Fault("Ctrl-C during the command's data check", command_case(prepare=lambda c, mp: mp.setattr(cmd, 'get_data', ctrl_c)),
+          run_command, 130, lambda c: ['interrupted before training started; nothing was written'], nothing_created),
     Fault('Ctrl-C while training loads its data', command_case(prepare=failing_data_loading(KeyboardInterrupt())), run_command, 130,
           lambda c: ['interrupted; no epoch finished, so there is no checkpoint', 'run the same command again'], restartable),
     Fault('failure after training started', command_case(prepare=failing_data_loading(OSError('disk unplugged'))), run_command, 1,

@@ -301,11 +301,13 @@ def test_save_and_load_checkpoint_restore_model_optimizer_rng_and_extras(tmp_pat
     torch.manual_seed(0)
     model = MLP(n_hidden=8); opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     F.cross_entropy(model(torch.rand(4, 784)), torch.tensor([0, 1, 2, 3])).backward(); opt.step()
-    fn = save_checkpoint(tmp_path/'sub'/'ck.pt', model, opt, 3, {'loss': [1.0]}, scheduler={'last_epoch': 3})
+    callbacks = {'early_stopping': {'best': float('inf'), 'wait': 2, 'monitor': 'valid_loss'}, 'order': ('a', 'b'), 'none': None}
+    fn = save_checkpoint(tmp_path/'sub'/'ck.pt', model, opt, 3, {'loss': [1.0]}, scheduler={'last_epoch': 3}, callbacks=callbacks)
     after_save = torch.rand(3)
     other = MLP(n_hidden=8); other_opt = torch.optim.Adam(other.parameters(), lr=1e-3)
     state = load_checkpoint(fn, other, other_opt)
     assert state['epoch'] == 3 and state['history'] == {'loss': [1.0]} and state['scheduler'] == {'last_epoch': 3}
+    assert state['callbacks'] == callbacks and state['optimizer_class'] == 'Adam' and len(state['sha256']) == 64
     assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), other.state_dict().values()))
     assert other_opt.state_dict()['state'][0]['step'] == 1
     assert torch.equal(torch.rand(3), after_save)  # the random state is the one at saving time

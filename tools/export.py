@@ -70,7 +70,7 @@ def export(root: Path = REPO) -> int:
             shutil.rmtree(exp)
             shutil.copytree(backup, exp, symlinks=True)
             out = (r.stdout + r.stderr).strip().splitlines()
-            raise ExportError("nbdev-export failed; exp/ was restored as it was before. Its last lines:\n  " + '\n  '.join(out[-15:]))
+            raise ExportError("nbdev-export failed; exp/ was restored as it was before. Its last lines:\n  " + '\n  '.join(out[-4:]))
     return n
 
 
