@@ -20,9 +20,9 @@ course: $(VENV)/.installed
 test: $(VENV)/.installed
 	DLF_QUICK=1 DLF_DATASET=embedded DLF_OFFLINE=1 $(PY) -m pytest tests nbs --nbval-lax
 
-## Regenerate exp/ from nbs/ after editing an exported cell.
+## Regenerate exp/ from nbs/ after editing an exported cell (every export cell is compiled first; exp/ is never left broken).
 export: $(VENV)/.installed
-	$(VENV)/bin/nbdev-export
+	$(PY) -m tools.export
 
 ## Remake the small data sets in data/ (files that exist and differ are kept unless FORCE=1).
 data: $(VENV)/.installed

@@ -332,16 +332,18 @@ class CheckpointCB(Callback):
     def before_fit(self, learn):
         _check_writable(self.path)
         if not self.resume: return
-        ck = load_checkpoint(self.path, learn.model, learn.opt)
-        saved, here = set(ck.get('callbacks', {})), set(self._states(learn))
-        if saved != here:
-            raise ValueError(f"{self.path} was saved by a Learner with callbacks that keep state {sorted(saved)}; this one has "
-                             f"{sorted(here)}. Resume with the same set-up (e.g. the same schedule), or start afresh.")
+        here = set(self._states(learn))
+        def same_callbacks(state):
+            if set(state['callbacks']) != here:
+                raise CheckpointError(f"{self.path} was saved by a Learner with callbacks that keep state {sorted(state['callbacks'])}; "
+                                      f"this one has {sorted(here)}. Nothing was loaded: resume with the same set-up (e.g. the "
+                                      "same schedule), or start afresh.")
+        ck = load_checkpoint(self.path, learn.model, learn.opt, kind='learner', check=same_callbacks)
         for name, cb in self._states(learn).items(): cb.load_state_dict(ck['callbacks'][name])
         learn.start_epoch = ck['epoch']
     def after_epoch(self, learn):
         save_checkpoint(self.path, learn.model, learn.opt, learn.epoch + 1, getattr(learn, 'history', []),
-                        callbacks={name: cb.state_dict() for name, cb in self._states(learn).items()})
+                        kind='learner', callbacks={name: cb.state_dict() for name, cb in self._states(learn).items()})
 
 # %% ../nbs/06_training_loops.ipynb #8101ba80
 class LoggingCB(Callback):

@@ -11,16 +11,22 @@ The pieces (settings schema and checks, logging, atomic YAML, `train_from_settin
 (`exp.nb_07`); this module adds the arguments, the results-folder policy and the wiring of the log.
 """
 from __future__ import annotations
-import argparse, sys
+import argparse, contextlib, inspect, io, os, sys, traceback
 from pathlib import Path
 
 import yaml
 
 from exp.nb_00 import quick_mode
-from exp.nb_07 import (SettingsError, load_settings, resolve_device, save_yaml, settings_help, setup_logging,
+from exp import nb_01
+from exp.nb_01 import DATASETS, get_data
+from exp.nb_04 import MLP
+from exp.nb_05 import CheckpointError
+from exp.nb_07 import (SettingsError, holdout_split, load_settings, resolve_device, save_yaml, settings_help, setup_logging,
                        train_from_settings, PLOT_FILES)
 
 RESULT_FILES = ('results.yaml', 'training.log', 'checkpoint.pt', 'settings.yaml', 'mode.yaml', *PLOT_FILES)
+START_FILES = ('settings.yaml', 'mode.yaml', 'training.log')  # what a start writes before its first epoch
+N_CLASSES = inspect.signature(MLP).parameters['n_out'].default  # the classes the command's MLP predicts
 
 EPILOG = f"""\
 what it writes into DIR:
@@ -36,6 +42,15 @@ what it writes into DIR:
 data: get_data(dataset) gives a training and a validation part; the last valid_fraction of
 the training part is held out for validation, and get_data's validation part is the test
 set, evaluated once after training. DLF_QUICK=1 (quick mode) caps the epochs and data sizes.
+The data source is the settings key `dataset` only: the DLF_DATASET variable, which the
+lectures read, does not apply to this command (the log notes it when it is set otherwise).
+
+before writing anything, the command checks the settings, the results folder (writable, no
+results of another run, your settings file not inside it) and the data (it loads, the split
+leaves rows for training and validation, labels are classes 0..{N_CLASSES - 1}). A start that
+fails or is stopped before its first epoch ends leaves no checkpoint: run the same command
+again (no --overwrite needed). Exit status: 0 done, 1 training or loading the data failed,
+2 bad settings or results folder, 130 interrupted.
 
 settings keys (YAML `key: value` lines; example files in the repository's settings/ folder):
 {settings_help()}
@@ -44,6 +59,10 @@ settings keys (YAML `key: value` lines; example files in the repository's settin
 
 class ResultsFolderError(Exception):
     "A results folder the command will not write into as asked; the message says what to do instead."
+
+
+class DataError(Exception):
+    "Data the settings name that cannot be loaded or used; the message names the data set and what to do."
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -60,83 +79,185 @@ def parse_args(argv=None) -> argparse.Namespace:
     g.add_argument('--resume', action='store_true',
                    help="continue an interrupted run in DIR from its checkpoint (same settings required)")
     g.add_argument('--overwrite', action='store_true',
-                   help="delete the results already in DIR and train from the start")
+                   help="delete the results already in DIR (once every check has passed) and train from the start")
     return p.parse_args(argv)
 
 
-def prepare_results_dir(d: Path, settings: dict, resume: bool = False, overwrite: bool = False) -> None:
-    "Check results folder `d` against the flags (refuse, clear or resume), create it, and save the settings in it."
+def _unfinished_start(d: Path) -> bool:
+    "Whether `d` holds only the files of a start that finished no epoch (mode.yaml, no checkpoint, results or plots)."
+    return (d/'mode.yaml').is_file() and not any((d/f).exists() for f in RESULT_FILES if f not in START_FILES)
+
+
+def _read_mode(d: Path):
+    "The mode saved in `d`/mode.yaml ({'quick_mode': bool}), None if there is none; a ResultsFolderError if it is damaged."
+    f = d/'mode.yaml'
+    if not f.exists(): return None
+    try: mode = yaml.safe_load(f.read_text())
+    except (OSError, UnicodeDecodeError, yaml.YAMLError): mode = None
+    if not (isinstance(mode, dict) and set(mode) == {'quick_mode'} and isinstance(mode['quick_mode'], bool)):
+        raise ResultsFolderError(f"{f} is damaged: it should be the one line `quick_mode: true` or `quick_mode: false` (the mode "
+                                 "the run started in). Write that line back if you know the mode, or start again with --overwrite.")
+    return mode
+
+
+def _written_by_command(f: Path) -> bool:
+    "Whether settings file `f` is exactly what the command writes (every key, defaults filled in, no comments)."
+    try:
+        text = f.read_text()
+        return text == yaml.safe_dump(load_settings(f), sort_keys=False)
+    except (OSError, UnicodeDecodeError, SettingsError): return False
+
+
+def check_results_dir(d: Path, settings: dict, resume: bool = False, overwrite: bool = False, settings_path: Path = None) -> bool:
+    """Check results folder `d` against the flags without changing anything (refuse with a ResultsFolderError saying
+    what to do); returns whether `d` holds an unfinished start (no epoch finished) that a fresh run replaces."""
     if d.exists() and not d.is_dir(): raise ResultsFolderError(f"{d} exists and is not a folder; choose another --results_path.")
+    if settings_path is not None and not resume and any(_same_file(settings_path, d/f) for f in RESULT_FILES):
+        raise ResultsFolderError(f"--settings_path {settings_path} is inside the results folder, where the command writes its own "
+                                 f"{settings_path.name}: keep your settings file elsewhere (e.g. in settings/), or choose another "
+                                 "--results_path. Nothing was changed.")
     present = [f for f in RESULT_FILES if (d/f).exists()]
     if resume:
         if (d/'results.yaml').exists():
             raise ResultsFolderError(f"{d} holds a finished run (results.yaml); there is nothing to resume. "
                                      "Use --overwrite to train again, or another --results_path.")
         if not (d/'checkpoint.pt').exists():
-            raise ResultsFolderError(f"{d} has no checkpoint.pt to resume from. Run without --resume"
-                                     + (" and with --overwrite (the folder holds files of an earlier start)." if present else '.'))
-        saved = load_settings(d/'settings.yaml') if (d/'settings.yaml').exists() else None
+            raise ResultsFolderError(f"{d} has no checkpoint.pt to resume from. Run without --resume" +
+                                     (": the folder holds a start that finished no epoch, which a run without --resume replaces."
+                                      if _unfinished_start(d) else " and with --overwrite (the folder holds files of an earlier start)."
+                                      if present else '.'))
+        try: saved = load_settings(d/'settings.yaml') if (d/'settings.yaml').exists() else None
+        except SettingsError as e:
+            raise ResultsFolderError(f"{e} This file holds the settings the run in {d} started with: restore it, or start "
+                                     "again with --overwrite.") from None
         if saved != settings:
             changed = sorted(k for k in settings if saved is None or saved.get(k) != settings[k])
             raise ResultsFolderError(f"the settings differ from those the run in {d} started with (settings.yaml): "
                                      f"{', '.join(f'{k} was {saved[k]!r}, now {settings[k]!r}' for k in changed) if saved else 'none saved'}. "
                                      "Resume with the same settings, or start again with --overwrite.")
-        mode = yaml.safe_load((d/'mode.yaml').read_text()) if (d/'mode.yaml').exists() else None
+        mode = _read_mode(d)
         if mode != _mode():
             was = 'unknown (no mode.yaml)' if mode is None else f"quick mode {'on' if mode['quick_mode'] else 'off'}"
             raise ResultsFolderError(f"the run in {d} started with {was}; now quick mode is {'on' if quick_mode() else 'off'} "
                                      "(DLF_QUICK), which changes the epochs and the data. Resume in the same mode, or start "
                                      "again with --overwrite.")
-        return
-    if present and not overwrite:
+        return False
+    unfinished = _unfinished_start(d)
+    if present and not overwrite and not unfinished:
         raise ResultsFolderError(f"{d} already holds results ({', '.join(present)}). Use --overwrite to replace them, "
                                  "--resume to continue an interrupted run, or another --results_path.")
-    for f in present: (d/f).unlink()
-    d.mkdir(parents=True, exist_ok=True)
-    save_yaml(settings, d/'settings.yaml')
-    save_yaml(_mode(), d/'mode.yaml')
+    if (overwrite or unfinished) and (d/'settings.yaml').exists() and not _written_by_command(d/'settings.yaml'):
+        raise ResultsFolderError(f"{d/'settings.yaml'} is not a settings file the command wrote (it has comments, or not every key): "
+                                 "it may be yours, and this run would replace it. Move it out of the results folder, then run "
+                                 "again. Nothing was changed.")
+    return unfinished
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try: return a.resolve() == b.resolve() or (a.exists() and b.exists() and os.path.samefile(a, b))
+    except OSError: return False
+
+
+def _check_writable(d: Path) -> None:
+    "Create `d` if needed and write (then delete) a probe file in it; a ResultsFolderError naming `d` if that fails."
+    probe = d/'.dlf-write-test'
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+        probe.write_bytes(b'')
+        probe.unlink()
+    except OSError as e:
+        raise ResultsFolderError(f"cannot write into the results folder {d} ({e.strerror or e}). Choose a --results_path you "
+                                 "can write to, or change the folder's permissions. Nothing was changed.") from None
+
+
+def start_results_dir(d: Path, settings: dict, overwrite: bool = False) -> None:
+    "Make `d` ready for a fresh start: writable (checked before anything is deleted), the earlier results gone, settings saved."
+    _check_writable(d)
+    if overwrite:
+        for f in RESULT_FILES: (d/f).unlink(missing_ok=True)
+    try:
+        save_yaml(settings, d/'settings.yaml')
+        save_yaml(_mode(), d/'mode.yaml')
+    except OSError as e:
+        raise ResultsFolderError(f"cannot write into the results folder {d} ({e.strerror or e}).") from None
+
+
+def check_data(settings: dict, source: str) -> None:
+    "Load the data `settings` name and check it as training will use it, writing nothing: a DataError or SettingsError if unusable."
+    name = settings['dataset']
+    try:
+        with contextlib.redirect_stdout(io.StringIO()): x, y, _, y_test = get_data(name)
+    except Exception as e:
+        hint = (f" (For this command choose the data with the settings key 'dataset' in {source}, e.g. `dataset: embedded`; "
+                "DLF_DATASET does not apply.)" if 'DLF_DATASET' in str(e) else '')
+        raise DataError(f"the data of dataset {name!r} ({DATASETS[name]}; settings key 'dataset' in {source}) cannot be "
+                        f"loaded: {type(e).__name__}: {e}{hint}") from None
+    holdout_split(x, y, settings['valid_fraction'])  # a SettingsError if the fraction leaves a part empty
+    for part, labels in (('training', y), ('test', y_test)):
+        bad = (labels < 0) | (labels >= N_CLASSES)
+        if bad.any():
+            i = int(bad.nonzero()[0, 0])
+            raise DataError(f"dataset {name!r} ({DATASETS[name]}): the {part} part holds label {labels[i].item()} (example {i}), "
+                            f"but the model has classes 0..{N_CLASSES - 1}. Its label file (under {nb_01.data_dir()}) is damaged: "
+                            "restore or download it again, or use another dataset.")
 
 
 def _mode() -> dict: return {'quick_mode': quick_mode()}
 
 
-def _remove_start(d: Path, created: bool) -> None:
-    "Undo a fresh start that trained nothing: delete the command's files in `d`, and `d` itself if this run made it."
-    for f in RESULT_FILES: (d/f).unlink(missing_ok=True)
-    if created and not any(d.iterdir()): d.rmdir()
+def _next_step(d: Path) -> str:
+    "What to run after a run in `d` stopped: --resume if an epoch finished (a checkpoint exists), else the same command."
+    if (d/'checkpoint.pt').exists():
+        return "continue with --resume (the checkpoint holds the last finished epoch)"
+    return "no epoch finished, so there is no checkpoint: run the same command again to start afresh (no --overwrite needed)"
 
 
 def train_command(argv=None) -> int:
-    "Run the command with arguments `argv` (default: the command line); returns the exit status (0 done, 1 training failed, 2 bad settings or results folder)."
+    "Run the command with arguments `argv` (default: the command line); returns the exit status (0 done, 1 training or its data failed, 2 bad settings or results folder, 130 interrupted)."
     a = parse_args(argv)
-    created = not a.results_path.exists()
+    d = a.results_path
     try:
         settings = load_settings(a.settings_path)
         resolve_device(settings['device'], str(a.settings_path))
-        prepare_results_dir(a.results_path, settings, a.resume, a.overwrite)
-    except (SettingsError, ResultsFolderError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        restart = check_results_dir(d, settings, a.resume, a.overwrite, a.settings_path)
+        check_data(settings, str(a.settings_path))
+        if a.resume: _check_writable(d)  # the log and the checkpoints go on in it
+        else: start_results_dir(d, settings, a.overwrite)
+    except ResultsFolderError as e:
+        print(f"error: {e}", file=sys.stderr); return 2
+    except SettingsError as e:
+        msg = str(e)
+        print(f"error: {msg if msg.startswith(str(a.settings_path)) else f'{a.settings_path}: {msg}'}", file=sys.stderr); return 2
+    except DataError as e:
+        print(f"error: {e}", file=sys.stderr); return 1
+    except KeyboardInterrupt:
+        print("interrupted before training started; nothing was written.", file=sys.stderr); return 130
     import matplotlib.pyplot as plt
     plt.switch_backend('agg')  # the command only saves figures; never open a window
-    log = setup_logging(a.results_path/'training.log', append=a.resume)
+    log = setup_logging(d/'training.log', append=a.resume or restart)
     try:
-        log.info(f"{'resuming' if a.resume else 'training'}: settings {a.settings_path}, results {a.results_path}")
-        train_from_settings(settings, a.results_path, resume=a.resume, log=log.info)
+        if restart: log.info(f"an earlier start in {d} finished no epoch; starting afresh")
+        env = os.environ.get('DLF_DATASET')
+        if env and env != settings['dataset']:
+            log.info(f"note: DLF_DATASET={env} is not used: the command's data source is the settings key dataset ({settings['dataset']})")
+        log.info(f"{'resuming' if a.resume else 'training'}: settings {a.settings_path}, results {d}")
+        train_from_settings(settings, d, resume=a.resume, log=log.info)
         return 0
-    except SettingsError as e:  # a value only the loaded data shows to be impossible (valid_fraction), before training
-        bad_setting = e
     except KeyboardInterrupt:
-        log.info("interrupted; continue with --resume (the checkpoint holds the last finished epoch)")
+        log.info(f"interrupted; {_next_step(d)}")
         return 130
-    except Exception:
-        log.exception("training failed")
+    except CheckpointError as e:
+        log.info(f"cannot resume: {e}")
+        print(f"error: cannot resume: {e} To train again from the start: --overwrite.", file=sys.stderr)
+        return 1
+    except Exception as e:
+        log.info(f"training failed: {type(e).__name__}: {e}")
+        with open(d/'training.log', 'a', encoding='utf-8') as f: f.write(traceback.format_exc())
+        print(f"error: training failed: {type(e).__name__}: {e}\n{_next_step(d)}; the traceback is in {d/'training.log'}.",
+              file=sys.stderr)
         return 1
     finally:
         for h in log.handlers[:]: log.removeHandler(h); h.close()
-    print(f"error: {a.settings_path}: {bad_setting}", file=sys.stderr)
-    if not a.resume: _remove_start(a.results_path, created)
-    return 2
 
 
 main = train_command  # the console script's entry point (pyproject: dlf-train)

@@ -8,7 +8,8 @@ from helpers._lazy import lazy_exports
 __all__, __getattr__, __dir__ = lazy_exports(__name__, {
     'nb_03': ['get_model', 'fit'],
     'nb_04': ['MLP', 'default_device', 'to_device'],
-    'nb_05': ['set_all_seeds', 'set_deterministic', 'save_atomic', 'save_checkpoint', 'load_checkpoint', 'train_model'],
+    'nb_05': ['set_all_seeds', 'set_deterministic', 'save_atomic', 'CheckpointError', 'save_checkpoint', 'load_checkpoint',
+              'train_model'],
     'nb_06': ['train_simple_network', 'exp_gamma', 'EVENTS', 'CancelBatchException', 'CancelEpochException',
               'CancelFitException', 'Callback', 'Learner', 'DeviceCB', 'FiniteLossCB', 'HISTORY_COLUMNS', 'history_frame',
               'MetricsCB', 'TrainAccuracyCB', 'ProgressCB', 'ScheduleCB', 'EarlyStoppingCB', 'CheckpointCB', 'LoggingCB',

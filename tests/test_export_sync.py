@@ -1,18 +1,17 @@
-"exp/ must be exactly what nbdev-export makes from nbs/ — no edited, stale or left-behind module."
-import filecmp, os, shutil, subprocess, sys
+"exp/ must be exactly what the export command (tools.export) makes from nbs/ — no edited, stale or left-behind module."
+import filecmp, shutil
 from pathlib import Path
+from tools.export import export
 from tools.notebooks import REPO
 
 
 def exported_tree(tmp_path) -> Path:
+    "exp/ as the course's export command (tools.export: checks, then nbdev-export) makes it from a copy of nbs/."
     for name in ('pyproject.toml', 'settings.ini'): shutil.copy(REPO/name, tmp_path/name)
     shutil.copytree(REPO/'nbs', tmp_path/'nbs', ignore=shutil.ignore_patterns('.ipynb_checkpoints'))
     (tmp_path/'exp').mkdir()
     shutil.copy(REPO/'exp'/'__init__.py', tmp_path/'exp'/'__init__.py')  # nbdev reads the version from it
-    env = {k: v for k, v in os.environ.items() if k != 'IN_TEST'}  # IN_TEST makes nbdev-export a silent no-op
-    exe = Path(sys.executable).parent/'nbdev-export'
-    r = subprocess.run([str(exe)], cwd=tmp_path, env=env, capture_output=True, text=True)
-    assert r.returncode == 0, f"nbdev-export failed:\n{r.stdout}{r.stderr}"
+    assert export(tmp_path) > 0
     return tmp_path/'exp'
 
 

@@ -107,6 +107,42 @@ def test_colour_images_become_three_channels(tmp_path, mode):
     assert torch.equal(x, transforms.ToTensor()(Image.open(tmp_path/'a.png').convert('RGB')))
 
 
+@pytest.mark.parametrize('fmt,array', [('png', lambda a: a.astype(np.uint16) * 257),           # PIL mode I;16
+                                        ('tiff', lambda a: (a.astype(np.uint16) * 257).astype('>u2')),  # I;16B
+                                        ('tiff', lambda a: a.astype(np.int32) * 257)])          # I
+def test_16_bit_grey_gives_the_8_bit_tensor(tmp_path, fmt, array):
+    "A digit re-saved with 16 bits (each byte × 257) reads as the same float tensor as the 8-bit original."
+    pixels = np.asarray(Image.open(PNG/'train'/'train_000.png'))
+    Image.fromarray(array(pixels)).save(tmp_path/f'a.{fmt}')
+    shutil.copy(PNG/'train'/'train_000.png', tmp_path/'b.png')
+    (tmp_path/'t.csv').write_text(f'file_name,label\na.{fmt},5\nb.png,5\n')
+    ds = CSVImageDataset(tmp_path/'t.csv', tmp_path)
+    deep, byte = ds[0][0], ds[1][0]
+    assert Image.open(tmp_path/f'a.{fmt}').mode in ('I;16', 'I;16B', 'I') and deep.dtype == torch.float32
+    assert deep.shape == (1, 28, 28) and (deep - byte).abs().max() <= 1 / 65535 and torch.equal(deep, byte)
+    xb, _ = next(iter(torch.utils.data.DataLoader(ds, batch_size=2)))
+    assert xb.shape == (2, 1, 28, 28)
+
+
+@pytest.mark.parametrize('mode,channels', [('1', 1), ('L', 1), ('LA', 1), ('F', 1), ('P', 3), ('RGB', 3), ('RGBA', 3), ('CMYK', 3)])
+def test_every_mode_is_converted_to_its_channels_in_0_1(tmp_path, mode, channels):
+    grey = Image.open(PNG/'train'/'train_000.png')
+    im = Image.fromarray(np.asarray(grey).astype(np.float32) / 255) if mode == 'F' else grey.convert(mode)
+    im.save(tmp_path/'a.tif')
+    (tmp_path/'t.csv').write_text('file_name,label\na.tif,5\n')
+    x = CSVImageDataset(tmp_path/'t.csv', tmp_path)[0][0]
+    ref = transforms.ToTensor()(grey if channels == 1 else grey.convert('RGB'))
+    assert x.shape == (channels, 28, 28) and 0 <= x.min() and x.max() <= 1
+    if mode == '1': ref = torch.from_numpy(np.array(Image.open(tmp_path/'a.tif'))).float()[None]  # (dithered) black and white
+    assert torch.allclose(x, ref, atol=1e-6), "the grey levels (or colours) are kept"
+
+
+def test_numeric_file_names_are_read_as_text(tmp_path):
+    shutil.copy(PNG/'train'/'train_000.png', tmp_path/'007')
+    (tmp_path/'t.csv').write_text('file_name,label\n007,7\n')
+    assert CSVImageDataset(tmp_path/'t.csv', tmp_path).files == [tmp_path/'007']
+
+
 def test_transform_and_other_columns(tmp_path):
     shutil.copy(PNG/'train'/'train_000.png', tmp_path/'a.png')
     (tmp_path/'t.csv').write_text('path,digit,extra\na.png,2,x\n')
@@ -265,11 +301,13 @@ def test_save_and_load_checkpoint_restore_model_optimizer_rng_and_extras(tmp_pat
     torch.manual_seed(0)
     model = MLP(n_hidden=8); opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     F.cross_entropy(model(torch.rand(4, 784)), torch.tensor([0, 1, 2, 3])).backward(); opt.step()
-    fn = save_checkpoint(tmp_path/'sub'/'ck.pt', model, opt, 3, {'loss': [1.0]}, scheduler={'last_epoch': 3})
+    callbacks = {'early_stopping': {'best': float('inf'), 'wait': 2, 'monitor': 'valid_loss'}, 'order': ('a', 'b'), 'none': None}
+    fn = save_checkpoint(tmp_path/'sub'/'ck.pt', model, opt, 3, {'loss': [1.0]}, scheduler={'last_epoch': 3}, callbacks=callbacks)
     after_save = torch.rand(3)
     other = MLP(n_hidden=8); other_opt = torch.optim.Adam(other.parameters(), lr=1e-3)
     state = load_checkpoint(fn, other, other_opt)
     assert state['epoch'] == 3 and state['history'] == {'loss': [1.0]} and state['scheduler'] == {'last_epoch': 3}
+    assert state['callbacks'] == callbacks and state['optimizer_class'] == 'Adam' and len(state['sha256']) == 64
     assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), other.state_dict().values()))
     assert other_opt.state_dict()['state'][0]['step'] == 1
     assert torch.equal(torch.rand(3), after_save)  # the random state is the one at saving time

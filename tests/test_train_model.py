@@ -33,6 +33,7 @@ def test_help_explains_every_option_and_key(capsys):
     for opt in ('--settings_path', '--results_path', '--resume', '--overwrite'): assert opt in out
     for k in TRAIN_SETTINGS: assert f'\n  {k} ' in out
     assert 'validation part is the test' in out.replace('\n', ' ') and 'settings/ folder' in out
+    assert 'the DLF_DATASET variable, which the lectures read, does not apply' in out.replace('\n', ' ')
     for f in cmd.RESULT_FILES: assert f in out
 
 
@@ -93,10 +94,35 @@ def test_overwrite_replaces(tmp_path, capsys):
 
 def test_other_files_in_the_folder_are_fine(tmp_path, capsys):
     d = tmp_path/'r'; d.mkdir(); (d/'notes.txt').write_text('mine')
-    cmd.prepare_results_dir(d, yaml.safe_load(QUICK.read_text()))
-    assert (d/'notes.txt').read_text() == 'mine' and (d/'settings.yaml').is_file()
+    settings = cmd.load_settings(QUICK)
+    assert cmd.check_results_dir(d, settings) is False
+    cmd.start_results_dir(d, settings)
+    assert (d/'notes.txt').read_text() == 'mine' and cmd.load_settings(d/'settings.yaml') == settings
+    assert sorted(p.name for p in d.iterdir()) == ['mode.yaml', 'notes.txt', 'settings.yaml']
     (tmp_path/'file').write_text('')
-    with pytest.raises(cmd.ResultsFolderError, match='exists and is not a folder'): cmd.prepare_results_dir(tmp_path/'file', {})
+    with pytest.raises(cmd.ResultsFolderError, match='exists and is not a folder'): cmd.check_results_dir(tmp_path/'file', {})
+
+
+def test_a_start_killed_before_its_first_epoch_is_restarted_by_the_same_command(tmp_path, capsys):
+    "What kill -9 during data loading leaves (settings, mode, log; no checkpoint) does not block a plain rerun."
+    d = tmp_path/'r'; d.mkdir()
+    cmd.start_results_dir(d, cmd.load_settings(QUICK))
+    (d/'training.log').write_text('2026-01-01 00:00:00 | training: settings quick.yaml, results r\n')
+    assert cmd.check_results_dir(d, cmd.load_settings(QUICK)) is True
+    rc, out, err = run(capsys, '--settings_path', QUICK, '--results_path', d)
+    assert rc == 0, err
+    assert out.startswith(f'an earlier start in {d} finished no epoch; starting afresh')
+    log = (d/'training.log').read_text()
+    assert log.startswith('2026-01-01 00:00:00 | training: settings quick.yaml') and 'test accuracy' in log  # appended, not replaced
+    assert sorted(p.name for p in d.iterdir()) == sorted(cmd.RESULT_FILES)
+
+
+def test_dlf_dataset_is_noted_not_used(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv('DLF_DATASET', 'bogus')
+    rc, out, err = run(capsys, '--settings_path', QUICK, '--results_path', tmp_path/'r')
+    assert rc == 0, err
+    assert "note: DLF_DATASET=bogus is not used: the command's data source is the settings key dataset (embedded)" in out
+    assert yaml.safe_load((tmp_path/'r'/'results.yaml').read_text())['run']['data'].startswith('embedded MNIST')
 
 
 BAD = [("num_epochs: 2\nbatch_size: 32\nlearning_rat: 0.1\n", ["unknown key 'learning_rat'", 'Allowed keys:']),

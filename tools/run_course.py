@@ -7,20 +7,20 @@
 Prints one row per lecture with its status and seconds, and exits non-zero naming the notebook and cell that failed.
 """
 from __future__ import annotations
-import argparse, os, subprocess, sys
+import argparse, os, sys
 
 import nbformat
 
 from exp.nb_00 import quick_mode
+from tools.export import ExportError, export as export_cells
 from tools.notebooks import REPO, clean_notebook, execute, leaks, lecture_paths
 
 
 def export() -> None:
-    "Regenerate `exp/` from the notebooks with nbdev-export (IN_TEST would make it a silent no-op, so drop it)."
-    env = {k: v for k, v in os.environ.items() if k != 'IN_TEST'}
-    exe = os.path.join(os.path.dirname(sys.executable), 'nbdev-export')
-    r = subprocess.run([exe], cwd=REPO, env=env, capture_output=True, text=True)
-    if r.returncode: raise SystemExit(f"nbdev-export failed:\n{r.stdout}{r.stderr}")
+    "Regenerate `exp/` with the course's export command (tools.export: every export cell checked first, exp/ never left broken)."
+    try: n = export_cells()
+    except ExportError as e: raise SystemExit(f"export: {e}") from None
+    print(f"export: {n} export cells compiled, exp/ regenerated", flush=True)
 
 
 def main(argv=None) -> int:
@@ -28,7 +28,7 @@ def main(argv=None) -> int:
     p.add_argument('lectures', nargs='*', help="lecture numbers or names (default: all, in order)")
     p.add_argument('--quick', action='store_true', help="quick mode (DLF_QUICK=1); notebooks are not rewritten")
     p.add_argument('--no-write', action='store_true', help="execute but leave the notebooks as they are")
-    p.add_argument('--no-export', action='store_true', help="skip nbdev-export")
+    p.add_argument('--no-export', action='store_true', help="skip the export step (tools.export)")
     a = p.parse_args(argv)
     if a.quick: os.environ['DLF_QUICK'] = '1'
     write = not (a.no_write or quick_mode())

@@ -1,0 +1,418 @@
+"""Every fault a user can cause, in one table. Each case makes its fault in a temporary folder, does what the user did,
+and checks the error (its type, or the command's exit status), that the message names the file, row or key, and that
+no file was lost, changed or half-written.
+
+To add a case: write a `setup(tmp, monkeypatch)` that makes the fault and returns a namespace `c`, and add a `Fault` row
+to FAULTS with `run(c)` (raises, or returns a command's exit status), the expected error, `names(c)` (the pieces the
+message must contain) and, if needed, `after(c)` for further checks (the model untouched, a rerun works, ...).
+"""
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Callable
+
+import nbformat, numpy as np, pytest, torch, yaml
+from PIL import Image
+
+from exp import nb_01, nb_07
+from exp.nb_00 import quick_mode
+from exp.nb_04 import MLP
+from exp.nb_05 import CSVImageDataset, CheckpointError, load_checkpoint, save_checkpoint, train_model
+from helpers import train_command as cmd
+from tools import export as export_tool
+from tools.notebooks import REPO
+
+PNG = nb_01.data_dir()/nb_01.course_settings()['data']['digits_png']
+QUICK = REPO/'settings'/'quick.yaml'
+
+
+@dataclass
+class Fault:
+    "One fault a user can cause, and what must happen."
+    id: str
+    setup: Callable          # setup(tmp, monkeypatch) -> c: makes the fault
+    run: Callable            # run(c): raises, or returns the command's exit status
+    error: object            # the exception type, or the command's exit status (int)
+    names: Callable          # names(c) -> what the message must contain: the file, row, key, value, what to do
+    after: Callable = None   # after(c): further checks once the fault happened
+
+
+# --- the PNG+CSV data set (lecture 05) ---------------------------------------------------------------------------------
+
+def digit(mode='L', size=28) -> Image.Image:
+    im = Image.open(PNG/'train'/'train_000.png')
+    return (im if mode == 'L' else im.convert(mode)).resize((size, size))
+
+
+def data_case(csv_text: str, images: dict = None) -> Callable:
+    "A setup writing `csv_text` as t.csv and `images` ({file name: PIL image}) beside it."
+    def setup(tmp, mp):
+        for name, im in (images or {}).items(): im.save(tmp/name)
+        (tmp/'t.csv').write_text(csv_text)
+        return SimpleNamespace(csv=tmp/'t.csv', dir=tmp)
+    return setup
+
+
+build = lambda c: CSVImageDataset(c.csv, c.dir)
+first_item = lambda c: build(c)[0]
+def all_batches(batch_size: int, num_workers: int = 0) -> Callable:
+    return lambda c: list(torch.utils.data.DataLoader(build(c), batch_size=batch_size, num_workers=num_workers))
+
+two = 'file_name,label\na.png,1\nb.png,2\n'
+lab = Image.fromarray(np.asarray(digit('RGB'))).convert('LAB')
+f_255 = Image.fromarray(np.asarray(digit()).astype(np.float32))  # float pixels 0..255, not 0..1
+i_big = Image.fromarray(np.asarray(digit()).astype(np.int32) * 300)  # 32-bit integers up to 76,500: not 16-bit grey
+
+DATA = [
+    Fault('csv row with an extra field', data_case('file_name,label\na.png,1\n\nb.png,2,3\n', {'a.png': digit(), 'b.png': digit()}),
+          build, ValueError, lambda c: [c.csv, 'row 1 has 3 fields, the header 2 (file_name,label)', 'double quotes']),
+    Fault('csv empty file name', data_case('file_name,label\na.png,1\n,2\n', {'a.png': digit()}),
+          build, ValueError, lambda c: [c.csv, 'row 1: the file_name cell is empty']),
+    Fault('image mode LAB', data_case('file_name,label\na.tif,1\n', {'a.tif': lab}),
+          first_item, ValueError, lambda c: [c.csv, 'row 0', c.dir/'a.tif', "image mode 'LAB' is not supported"]),
+    Fault('float image outside 0..1', data_case('file_name,label\na.tif,1\n', {'a.tif': f_255}),
+          first_item, ValueError, lambda c: [c.dir/'a.tif', "mode 'F' with values 0..255; expected 0..1"]),
+    Fault('32-bit image outside 16 bits', data_case('file_name,label\na.tif,1\n', {'a.tif': i_big}),
+          first_item, ValueError, lambda c: [c.dir/'a.tif', "mode 'I' with values 0..76500; expected 0..65535"]),
+    Fault('mixed sizes in a batch', data_case(two, {'a.png': digit(), 'b.png': digit(size=32)}),
+          all_batches(2), ValueError, lambda c: [c.csv, 'row 1', c.dir/'b.png', 'gives a 1×32×32 tensor', 'row 0 (a.png) gave 1×28×28']),
+    Fault('mixed channels in a batch, with a worker', data_case(two, {'a.png': digit(), 'b.png': digit('RGB')}),
+          all_batches(2, num_workers=1), ValueError, lambda c: [c.csv, 'row 1', c.dir/'b.png', '3×28×28', '1×28×28']),
+    Fault('mixed sizes across batches', data_case(two, {'a.png': digit(), 'b.png': digit(size=20)}),
+          all_batches(1), ValueError, lambda c: [c.dir/'b.png', 'gives a 1×20×20 tensor', 'row 0 (a.png) gave 1×28×28']),
+]
+
+
+# --- checkpoints (lecture 05) ------------------------------------------------------------------------------------------
+
+def checkpoint_case(damage: Callable = None, target=lambda: MLP(n_hidden=8), optimizer=torch.optim.Adam, kind='train_model'):
+    "A setup saving a checkpoint of a trained MLP (Adam) as ck.pt, then `damage(path, model)`; c.target is the model to load into."
+    def setup(tmp, mp):
+        torch.manual_seed(0)
+        model = MLP(n_hidden=8); opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+        torch.nn.functional.cross_entropy(model(torch.rand(4, 784)), torch.tensor([0, 1, 2, 3])).backward(); opt.step()
+        path = save_checkpoint(tmp/'ck.pt', model, opt, 1, {'minibatch_loss': [1.0], 'train_acc': [], 'valid_acc': []}, kind=kind)
+        if damage: damage(path, model)
+        m = target()
+        return SimpleNamespace(path=path, target=m, opt=optimizer(m.parameters(), lr=1e-3),
+                               before=[p.detach().clone() for p in m.parameters()])
+    return setup
+
+
+def flip_a_weight_bit(path, model):
+    raw = bytearray(path.read_bytes())
+    at = raw.find(model.hidden.weight.detach().numpy().tobytes()[:64])
+    assert at > 0
+    raw[at + 10] ^= 1
+    path.write_bytes(raw)
+
+
+def untouched(c):
+    assert all(torch.equal(p, q) for p, q in zip(c.before, c.target.parameters())), "a refused load must not change the model"
+    assert not c.opt.state, "nor the optimizer"
+
+
+load = lambda c: load_checkpoint(c.path, c.target, c.opt, kind='train_model')
+truncate = lambda path, model: path.write_bytes(path.read_bytes()[:path.stat().st_size // 2])
+tiny_loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.rand(8, 784), torch.arange(8)), batch_size=4)
+
+
+def resume_train_model(c):
+    return train_model(c.target, 2, tiny_loader, tiny_loader, tiny_loader, c.opt, checkpoint_file=c.path, resume=True, log=lambda s: None)
+
+
+def save_numpy_extra(c):
+    save_checkpoint(c.path, c.target, c.opt, 2, {}, best=np.float64(0.5))
+
+
+CHECKPOINTS = [
+    Fault('checkpoint with one flipped bit', checkpoint_case(flip_a_weight_bit), load, CheckpointError,
+          lambda c: [c.path, 'is damaged', 'SHA-256', 'Nothing was loaded'], untouched),
+    Fault('checkpoint truncated', checkpoint_case(truncate), load, CheckpointError,
+          lambda c: [c.path, 'truncated', 'Nothing was loaded'], untouched),
+    Fault('checkpoint empty', checkpoint_case(lambda p, m: p.write_bytes(b'')), load, CheckpointError,
+          lambda c: [c.path, 'is empty (0 bytes)'], untouched),
+    Fault('checkpoint is a pickled model', checkpoint_case(lambda p, m: torch.save(m, p)), load, CheckpointError,
+          lambda c: [c.path, 'cannot be read as a checkpoint', 'not written by save_checkpoint'], untouched),
+    Fault('checkpoint is a bare state_dict', checkpoint_case(lambda p, m: torch.save(m.state_dict(), p)), load, CheckpointError,
+          lambda c: [c.path, 'is not a checkpoint of save_checkpoint'], untouched),
+    Fault('checkpoint of another architecture', checkpoint_case(target=lambda: MLP(n_hidden=9)), load, CheckpointError,
+          lambda c: [c.path, 'another model', 'hidden.weight is 8×784 there, 9×784 here'], untouched),
+    Fault('checkpoint of another optimizer class', checkpoint_case(optimizer=torch.optim.SGD), load, CheckpointError,
+          lambda c: [c.path, 'optimizer Adam, this one is SGD'], untouched),
+    Fault('checkpoint of another kind of run', checkpoint_case(kind='train_network'), resume_train_model, CheckpointError,
+          lambda c: [c.path, "saved by 'train_network', not by 'train_model'"], untouched),
+    Fault('checkpoint without a kind', checkpoint_case(kind=None), resume_train_model, CheckpointError,
+          lambda c: [c.path, "a run that records no kind, not by 'train_model'"], untouched),
+    Fault('checkpoint extra torch.load cannot read back', checkpoint_case(), save_numpy_extra, TypeError,
+          lambda c: [c.path, 'weights_only=True', 'numpy']),  # the earlier ck.pt is kept as it was
+]
+
+
+# --- the training command ------------------------------------------------------------------------------------------------
+
+def command_case(extra_settings: str = '', results=None, prepare: Callable = None, flags=()):
+    "A setup writing settings s.yaml (quick.yaml + `extra_settings`) and `prepare(c, monkeypatch)`; c.args are the command's."
+    def setup(tmp, mp):
+        (tmp/'s.yaml').write_text(QUICK.read_text() + extra_settings)
+        c = SimpleNamespace(settings=tmp/'s.yaml', dir=Path(results) if results else tmp/'r', tmp=tmp)
+        if prepare: prepare(c, mp)
+        c.args = ['--settings_path', str(c.settings), '--results_path', str(c.dir), *flags]
+        return c
+    return setup
+
+
+run_command = lambda c: cmd.train_command(c.args)
+
+
+def write_idx(path: Path, a: np.ndarray) -> None:
+    path.write_bytes(bytes([0, 0, 8, a.ndim]) + b''.join(int(n).to_bytes(4, 'big') for n in a.shape) + a.astype(np.uint8).tobytes())
+
+
+def mnist_files(damage=None) -> Callable:
+    "A `prepare` making a tiny MNIST in its own data folder (optionally damaged by `damage(raw folder)`), offline."
+    def prepare(c, mp):
+        raw = c.tmp/'data'/'MNIST'/'raw'; raw.mkdir(parents=True)
+        rng = np.random.default_rng(0)
+        write_idx(raw/'train-images-idx3-ubyte', rng.integers(0, 256, (60, 28, 28)))
+        write_idx(raw/'train-labels-idx1-ubyte', np.arange(60) % 10)
+        if damage: damage(raw)
+        mp.setattr(nb_01, 'data_dir', lambda: c.tmp/'data')
+        mp.setenv('DLF_OFFLINE', '1')
+        c.raw = raw
+    return prepare
+
+
+def finished_run(settings_text: str = None) -> Callable:
+    "A `prepare` filling the results folder as a finished run leaves it (settings.yaml as the command writes it)."
+    def prepare(c, mp):
+        c.dir.mkdir()
+        cmd.save_yaml(cmd.load_settings(QUICK), c.dir/'settings.yaml')
+        cmd.save_yaml({'quick_mode': quick_mode()}, c.dir/'mode.yaml')
+        for f in ('results.yaml', 'training.log', 'checkpoint.pt', *cmd.PLOT_FILES): (c.dir/f).write_text(f'old {f}\n')
+        if settings_text is not None: (c.dir/'settings.yaml').write_text(settings_text)
+    return prepare
+
+
+def interrupted_run(mode_text: str = None, settings_text: str = None, checkpoint: bytes = b'PK\x03\x04 cut off') -> Callable:
+    "A `prepare` leaving the results folder as a run stopped after an epoch (settings, mode, log, checkpoint.pt)."
+    def prepare(c, mp):
+        finished_run()(c, mp)
+        for f in ('results.yaml', *cmd.PLOT_FILES): (c.dir/f).unlink()
+        (c.dir/'checkpoint.pt').write_bytes(checkpoint)
+        if mode_text is not None: (c.dir/'mode.yaml').write_text(mode_text)
+        if settings_text is not None: (c.dir/'settings.yaml').write_text(settings_text)
+    return prepare
+
+
+def failing_data_loading(exc) -> Callable:
+    "A `prepare` making the data loading inside training (after the command's own checks) raise `exc`."
+    def prepare(c, mp):
+        def get_data(*a, **k): raise exc
+        mp.setattr(nb_07, 'get_data', get_data)
+        c.undo = lambda: mp.setattr(nb_07, 'get_data', nb_01.get_data)
+    return prepare
+
+
+def ctrl_c(*args, **kwargs): raise KeyboardInterrupt
+
+
+def restartable(c):
+    "No checkpoint was claimed, and the same command (no --overwrite) now trains to the end."
+    log = (c.dir/'training.log').read_text()
+    assert '--resume' not in log and not (c.dir/'checkpoint.pt').exists()
+    c.undo()
+    assert cmd.train_command(c.args) == 0
+    log = (c.dir/'training.log').read_text()
+    assert 'finished no epoch; starting afresh' in log and (c.dir/'results.yaml').is_file()
+
+
+def nothing_created(c): assert not c.dir.exists()
+
+
+COMMAND = [
+    Fault('results folder not writable', command_case(results='/sys/kernel'), run_command, 2,
+          lambda c: ['cannot write into the results folder /sys/kernel', 'Nothing was changed']),
+    Fault('results folder cannot be made', command_case(results='/sys/dlf-no-such/run'), run_command, 2,
+          lambda c: ['cannot write into the results folder /sys/dlf-no-such/run'], nothing_created),
+    Fault('MNIST files missing offline', command_case('dataset: mnist\n', prepare=mnist_files(lambda raw: shutil.rmtree(raw))),
+          run_command, 1, lambda c: ["dataset 'mnist'", c.settings, c.raw, 'DLF_OFFLINE', "e.g. `dataset: embedded`"], nothing_created),
+    Fault('truncated IDX file', command_case('dataset: mnist\n', prepare=mnist_files(
+          lambda raw: (raw/'train-images-idx3-ubyte').write_bytes((raw/'train-images-idx3-ubyte').read_bytes()[:5000]))),
+          run_command, 1, lambda c: ["dataset 'mnist'", c.raw/'train-images-idx3-ubyte'], nothing_created),
+    Fault('label out of range', command_case('dataset: mnist\n', prepare=mnist_files(
+          lambda raw: write_idx(raw/'train-labels-idx1-ubyte', np.r_[np.arange(7) % 10, 10, np.arange(52) % 10]))),
+          run_command, 1, lambda c: ["dataset 'mnist'", 'label 10 (example 7)', 'classes 0..9', c.tmp/'data'], nothing_created),
+    Fault("Ctrl-C during the command's data check", command_case(prepare=lambda c, mp: mp.setattr(cmd, 'get_data', ctrl_c)),
+          run_command, 130, lambda c: ['interrupted before training started; nothing was written'], nothing_created),
+    Fault('Ctrl-C while training loads its data', command_case(prepare=failing_data_loading(KeyboardInterrupt())), run_command, 130,
+          lambda c: ['interrupted; no epoch finished, so there is no checkpoint', 'run the same command again'], restartable),
+    Fault('failure after training started', command_case(prepare=failing_data_loading(OSError('disk unplugged'))), run_command, 1,
+          lambda c: ['training failed: OSError: disk unplugged', 'no epoch finished', c.dir/'training.log'], restartable),
+    Fault('--overwrite with a valid_fraction the data cannot split', command_case('valid_fraction: 0.0001\n', prepare=finished_run(),
+          flags=['--overwrite']), run_command, 2, lambda c: [c.settings, "key 'valid_fraction' is 0.0001"]),
+    Fault('--overwrite with the settings file inside the results folder', command_case(prepare=lambda c, mp: (
+          finished_run('# my settings\n' + QUICK.read_text())(c, mp), setattr(c, 'settings', c.dir/'settings.yaml')),
+          flags=['--overwrite']), run_command, 2, lambda c: [f'--settings_path {c.dir/"settings.yaml"} is inside the results folder']),
+    Fault("--overwrite with the user's settings.yaml in the results folder", command_case(
+          prepare=finished_run('# my settings\n' + QUICK.read_text()), flags=['--overwrite']), run_command, 2,
+          lambda c: [c.dir/'settings.yaml', 'not a settings file the command wrote', 'Nothing was changed']),
+    Fault('--resume with a corrupt mode.yaml', command_case(prepare=interrupted_run(mode_text='quick_mode: [\n'), flags=['--resume']),
+          run_command, 2, lambda c: [c.dir/'mode.yaml', 'is damaged', 'quick_mode: true']),
+    Fault('--resume with a mode.yaml of another shape', command_case(prepare=interrupted_run(mode_text='fast\n'), flags=['--resume']),
+          run_command, 2, lambda c: [c.dir/'mode.yaml', 'is damaged']),
+    Fault('--resume with a corrupt settings.yaml', command_case(prepare=interrupted_run(settings_text='num_epochs: [\n'),
+          flags=['--resume']), run_command, 2, lambda c: [c.dir/'settings.yaml', 'not valid YAML', '--overwrite']),
+    Fault('--resume from a truncated checkpoint', command_case(prepare=interrupted_run(), flags=['--resume']), run_command, 1,
+          lambda c: [c.dir/'checkpoint.pt', 'truncated', '--overwrite']),
+    Fault('--resume after a start that finished no epoch', command_case(prepare=lambda c, mp: (
+          finished_run()(c, mp), [(c.dir/f).unlink() for f in ('results.yaml', 'checkpoint.pt', *cmd.PLOT_FILES)]),
+          flags=['--resume']), run_command, 2, lambda c: [c.dir, 'finished no epoch', 'without --resume']),
+]
+
+
+# --- train_network and the Learner (lecture 06) ---------------------------------------------------------------------------
+
+def regression_loader(nan_row: int = None, n: int = 64):
+    "A shuffled loader of y = 2x points; with `nan_row`, that input is NaN."
+    x = torch.linspace(-1, 1, n).view(-1, 1)
+    if nan_row is not None: x = x.clone(); x[nan_row] = float('nan')
+    return torch.utils.data.DataLoader(nb_07.Dataset(x, 2 * x), batch_size=16, shuffle=True)
+
+
+def tanh_net(hidden: int = 8): return torch.nn.Sequential(torch.nn.Linear(1, hidden), torch.nn.Tanh(), torch.nn.Linear(hidden, 1))
+
+
+def network_case(saved_by: str = 'train_network', target=tanh_net, optimizer=torch.optim.AdamW) -> Callable:
+    "A setup with a one-epoch checkpoint ck.pt of `saved_by` ('train_network' or 'train_model'); c.target is the model to resume."
+    def setup(tmp, mp):
+        torch.manual_seed(0)
+        c = SimpleNamespace(path=tmp/'ck.pt', target=target(), optimizer=optimizer)
+        model = tanh_net()
+        if saved_by == 'train_network':
+            nb_07.train_network(model, torch.nn.functional.mse_loss, regression_loader(), epochs=1, device='cpu',
+                                checkpoint_file=c.path, progress=False)
+        else:  # what train_model writes after one epoch
+            save_checkpoint(c.path, model, torch.optim.AdamW(model.parameters()), 1,
+                            {'minibatch_loss': [1.0], 'train_acc': [], 'valid_acc': []}, kind='train_model')
+        c.before = [p.detach().clone() for p in c.target.parameters()]
+        return c
+    return setup
+
+
+def resume_network(c, nan_row=None):
+    "Resume train_network from c.path into c.target for 2 epochs in total."
+    return nb_07.train_network(c.target, torch.nn.functional.mse_loss, regression_loader(nan_row), epochs=2, device='cpu',
+                               optimizer=c.optimizer(c.target.parameters()), checkpoint_file=c.path, resume=True, progress=False)
+
+
+def target_untouched(c): assert all(torch.equal(a, b) for a, b in zip(c.before, c.target.parameters())), "the model was changed"
+
+
+def unwritable_checkpoint(tmp, mp):
+    (tmp/'file').write_text('a file, not a folder')
+    return SimpleNamespace(path=tmp/'file'/'ck.pt', target=tanh_net(), calls=[])
+
+
+def train_into(c):
+    "train_network with a checkpoint path; counts the batches it trained on."
+    class Count(nb_07.Callback):
+        def after_step(self, learn): c.calls.append(1)
+    learn = nb_07.Learner(c.target, regression_loader(), loss_func=torch.nn.functional.mse_loss,
+                          cbs=[Count(), nb_07.CheckpointCB(c.path)])
+    learn.fit(1)
+
+
+LEARNER = [
+    Fault('train_network checkpoint folder not writable', unwritable_checkpoint, lambda c: nb_07.train_network(
+          c.target, torch.nn.functional.mse_loss, regression_loader(), epochs=1, device='cpu', checkpoint_file=c.path, progress=False),
+          PermissionError, lambda c: [f'cannot write the checkpoint {c.path}', 'choose a folder']),
+    Fault('Learner checkpoint folder not writable: nothing trained', unwritable_checkpoint, train_into, PermissionError,
+          lambda c: [c.path], lambda c: c.calls == [] or pytest.fail('it trained before failing')),
+    Fault('train_network resumed into another architecture', network_case(target=lambda: tanh_net(9)), resume_network,
+          CheckpointError, lambda c: [c.path, 'holds the weights of another model', 'Nothing was loaded'], target_untouched),
+    Fault('train_network resumed with another optimizer class', network_case(optimizer=torch.optim.SGD),
+          lambda c: nb_07.train_network(c.target, torch.nn.functional.mse_loss, regression_loader(), epochs=2, device='cpu',
+                                        optimizer=torch.optim.SGD(c.target.parameters(), lr=0.1), checkpoint_file=c.path,
+                                        resume=True, progress=False),
+          CheckpointError, lambda c: [c.path, 'optimizer AdamW, this one is SGD'], target_untouched),
+    Fault("train_network resumed from train_model's checkpoint", network_case(saved_by='train_model'), resume_network,
+          CheckpointError, lambda c: [c.path, "saved by 'train_model', not by 'learner'"], target_untouched),
+    Fault("train_model resumed from train_network's checkpoint", network_case(), lambda c: train_model(
+          c.target, 2, regression_loader(), regression_loader(), regression_loader(), torch.optim.AdamW(c.target.parameters()),
+          loss_func=torch.nn.functional.mse_loss, checkpoint_file=c.path, resume=True, log=lambda m: None),
+          CheckpointError, lambda c: [c.path, "saved by 'learner', not by 'train_model'"], target_untouched),
+    Fault('train_network resumed with another schedule set-up', network_case(), lambda c: nb_07.train_network(
+          c.target, torch.nn.functional.mse_loss, regression_loader(), epochs=2, device='cpu', checkpoint_file=c.path,
+          resume=True, progress=False, lr_schedule=lambda o: torch.optim.lr_scheduler.StepLR(o, 1)),
+          CheckpointError, lambda c: [c.path, "callbacks that keep state ['MetricsCB']", 'Nothing was loaded'], target_untouched),
+    Fault('train_network on a NaN input row keeps the last good checkpoint', network_case(target=tanh_net),
+          lambda c: resume_network(c, nan_row=5), FloatingPointError,
+          lambda c: ['the loss is nan in epoch 2, training batch', 'NaN or infinite values in the inputs'],
+          lambda c: all(p.isfinite().all() for p in c.target.parameters()) or pytest.fail('NaN weights')),
+]
+
+
+# --- the export command (tools/export.py) --------------------------------------------------------------------------------
+
+def repo_copy(break_cell: bool = True, drop_nbdev_config: bool = False) -> Callable:
+    "A setup copying the lectures, exp/ and the configuration to tmp/repo; breaks a `def` line of lecture 03's export cells."
+    def setup(tmp, mp):
+        root = tmp/'repo'; root.mkdir()
+        for f in ('pyproject.toml', 'settings.ini'): shutil.copy(REPO/f, root/f)
+        shutil.copytree(REPO/'nbs', root/'nbs', ignore=shutil.ignore_patterns('.ipynb_checkpoints'))
+        shutil.copytree(REPO/'exp', root/'exp', ignore=shutil.ignore_patterns('__pycache__'))
+        c = SimpleNamespace(root=root)
+        if break_cell:
+            path = root/'nbs'/'03_minibatch_training.ipynb'
+            nb = nbformat.read(path, as_version=4)
+            c.pos, cell = next((i, x) for i, x in enumerate(nb.cells, 1)
+                               if x.cell_type == 'code' and x.source.startswith('#| export') and '\ndef ' in x.source)
+            c.id, c.line = cell.id, cell.source.split('\n').index(next(l for l in cell.source.split('\n') if l.startswith('def '))) + 1
+            cell.source = cell.source.replace('\ndef ', '\ndef (', 1)
+            nbformat.write(nb, path)
+        if drop_nbdev_config:
+            text = (root/'pyproject.toml').read_text()
+            (root/'pyproject.toml').write_text(text[:text.index('[tool.nbdev]')])
+        return c
+    return setup
+
+
+EXPORT = [
+    Fault('syntax error in an export cell', repo_copy(), lambda c: export_tool.export(c.root), export_tool.ExportError,
+          lambda c: ['nbs/03_minibatch_training.ipynb', f'cell {c.pos} of', f'(id {c.id})', f'line {c.line}: SyntaxError',
+                     'exp/ was not touched']),
+    Fault('nbdev-export fails', repo_copy(break_cell=False, drop_nbdev_config=True), lambda c: export_tool.export(c.root),
+          export_tool.ExportError, lambda c: ['nbdev-export failed', 'exp/ was restored']),
+]
+
+FAULTS = DATA + CHECKPOINTS + COMMAND + LEARNER + EXPORT
+
+
+def snapshot(d: Path) -> dict:
+    return {p.relative_to(d): p.read_bytes() for p in sorted(d.rglob('*')) if p.is_file()}
+
+
+@pytest.mark.parametrize('fault', FAULTS, ids=[f.id for f in FAULTS])
+def test_fault(fault, tmp_path, monkeypatch, capsys):
+    c = fault.setup(tmp_path, monkeypatch)
+    before = snapshot(tmp_path)
+    if isinstance(fault.error, int):
+        assert fault.run(c) == fault.error
+        out = capsys.readouterr()
+        msg = out.out + out.err
+        assert 'Traceback' not in msg
+    else:
+        with pytest.raises(fault.error) as e: fault.run(c)
+        msg = str(e.value)
+    for piece in fault.names(c): assert str(piece) in msg, f"{piece!r} not in the message:\n{msg}"
+    assert 'weights_only=False' not in msg
+    now = snapshot(tmp_path)
+    assert [f for f in before if f not in now] == [], "files were lost"
+    kept = lambda f: now[f] == before[f] or (f.suffix == '.log' and now[f].startswith(before[f]))  # logs may only grow
+    assert [f for f in before if f in now and not kept(f)] == [], "files were changed"
+    assert [f for f in now if f.name.endswith('.tmp') or f.name == '.dlf-write-test'] == [], "half-written files were left"
+    for f in now:
+        if f not in before and f.suffix == '.yaml': yaml.safe_load(now[f])  # what the fault left behind is complete
+    if fault.after: fault.after(c)
