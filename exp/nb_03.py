@@ -11,6 +11,7 @@ __all__ = _previous.__all__ + globals().get('__all__', [])
 
 # %% ../nbs/03_minibatch_training.ipynb #64ed702f
 import math
+from typing import Callable
 import pandas as pd
 import torch
 import torch.nn.functional as F
@@ -117,8 +118,8 @@ def get_model(lr: float = 0.5, n_in: int = 784, n_hidden: int = 100, n_out: int 
     model = nn.Sequential(nn.Linear(n_in, n_hidden), nn.ReLU(), nn.Linear(n_hidden, n_out))
     return model, optim.SGD(model.parameters(), lr=lr)
 
-def fit(epochs: int, model, loss_func, opt, train_dl, valid_dl) -> pd.DataFrame:
-    "Train for `epochs`, validating after each; prints and returns one row per epoch (losses are exact means over the data)."
+def fit(epochs: int, model, loss_func, opt, train_dl, valid_dl, log: Callable = print) -> pd.DataFrame:
+    "Train for `epochs`, validating after each; reports each epoch to `log` and returns one row per epoch (exact means over the data)."
     rows = []
     for epoch in range(epochs):
         model.train()
@@ -138,5 +139,5 @@ def fit(epochs: int, model, loss_func, opt, train_dl, valid_dl) -> pd.DataFrame:
         if n == 0 or nv == 0: raise ValueError(f"fit got an empty loader: {n} training and {nv} validation samples in one pass.")
         rows.append({'epoch': epoch, 'train_loss': tot.item() / n, 'valid_loss': vtot.item() / nv, 'valid_acc': 100 * vcorrect.item() / nv})
         r = rows[-1]
-        print(f"epoch {epoch:3d}  train loss {r['train_loss']:.4f}  valid loss {r['valid_loss']:.4f}  valid acc {r['valid_acc']:.2f}%")
+        log(f"epoch {epoch:3d}  train loss {r['train_loss']:.4f}  valid loss {r['valid_loss']:.4f}  valid acc {r['valid_acc']:.2f}%")
     return pd.DataFrame(rows, columns=['epoch', 'train_loss', 'valid_loss', 'valid_acc'])

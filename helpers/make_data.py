@@ -4,8 +4,10 @@
     python -m helpers.make_data --out DIR  # write them somewhere else (the tests compare the two byte for byte)
 
 - `mnist_png/{train,valid,test}/*.png` + `mnist_png/{train,valid,test}.csv` (columns `file_name`, `label`):
-  256 images per split, 28x28 grayscale PNGs, taken from the embedded 5,000 MNIST digits (train from their
-  training part, valid and test from their validation part, so no digit is in two splits).
+  256 images per split, 28x28 grayscale PNGs, taken from the embedded 5,000 MNIST digits split two ways
+  (`embedded_digits(test_per_class=0)`: 400 training / 100 validation digits per class, the split these files were
+  first made with): train from the training part, valid and test from the validation part, so no digit is in two
+  splits. The PNG set is a data set of its own; its digits may also be in the embedded digits' test split.
 - `regression.csv` (columns `x`, `y`): 1-D regression data with undulations and noise whose spread grows with |x|.
 
 Files that exist and differ are not overwritten unless `--force` is given.
@@ -24,7 +26,7 @@ SPLIT_SIZE = 256
 def write_digits(out: Path, n: int = SPLIT_SIZE, seed: int = 0) -> None:
     "Write `n` PNGs and a CSV per split (train/valid/test) under `out`."
     from PIL import Image
-    xt, yt, xv, yv = embedded_digits(seed=seed)
+    xt, yt, xv, yv = embedded_digits(test_per_class=0, seed=seed)
     splits = {'train': (xt[:n], yt[:n]), 'valid': (xv[:n], yv[:n]), 'test': (xv[n:2*n], yv[n:2*n])}
     for split, (x, y) in splits.items():
         (out/split).mkdir(parents=True, exist_ok=True)

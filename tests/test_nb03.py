@@ -210,6 +210,15 @@ def test_fit_history_is_exact_and_printed(capsys):
     assert len(lines) == 2 and lines[1].startswith('epoch   1') and 'valid acc' in lines[1]
 
 
+def test_fit_reports_to_log_instead_of_printing(capsys):
+    tr, va = toy_data(23), toy_data(11, seed=1)
+    torch.manual_seed(0); model, opt = get_model(0.0, n_in=6, n_hidden=4, n_out=3)
+    lines = []
+    hist = fit(3, model, F.cross_entropy, opt, *get_dls(tr, va, 5), log=lines.append)
+    assert capsys.readouterr().out == ''
+    assert len(lines) == 3 and lines[2].startswith('epoch   2') and f"{hist['valid_acc'].iloc[-1]:.2f}%" in lines[2]
+
+
 def test_fit_learns_and_is_reproducible(capsys):
     tr, va = toy_data(200), toy_data(60, seed=1)
     def run():

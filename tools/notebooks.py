@@ -99,3 +99,47 @@ def execute(path: Path, timeout: int = 1200, cwd: Path = None):
         err = f"cell {i}: {msg}"
     except Exception as e: err = f"{type(e).__name__}: {e}"
     return nb, time.perf_counter() - t0, err
+
+
+# The splits rule (DESIGN.md): validation drives every choice; the test split is read once, at the end of a lecture.
+TEST_SPLIT_READERS = ('get_test_data',)  # the only functions that hand out a test split (lecture 01)
+_TEST_READ = re.compile(r'\b(?:' + '|'.join(TEST_SPLIT_READERS) + r')\s*\(|\bidx_digits\([^)]*train\s*=\s*False'
+                        r'''|\bembedded_split\([^)]*\)\s*\[\s*['"]test['"]''')
+# Calls that train or choose: none may run after the test split was read.
+TRAIN_OR_CHOOSE = {'fit', 'train', 'train_scratch', 'train_epoch', 'train_model', 'train_network', 'backward', 'step',
+                   'max', 'min', 'argmax', 'argmin', 'idxmax', 'idxmin', 'sorted', 'nlargest', 'nsmallest'}
+
+
+def _called_names(src: str) -> set[str]:
+    "Names of the functions and methods `src` calls (IPython magics and shell lines are skipped)."
+    code = '\n'.join(l for l in src.splitlines() if not l.lstrip().startswith(('%', '!')))
+    return {n.func.id if isinstance(n.func, ast.Name) else n.func.attr
+            for n in ast.walk(ast.parse(code)) if isinstance(n, ast.Call) and isinstance(n.func, (ast.Name, ast.Attribute))}
+
+
+def split_rule_violations(nb) -> list[str]:
+    """How lecture `nb` breaks the splits rule: the test split is read by at most one code cell (outside `#| export`
+    definitions), in the last section before `## Summary`, and no cell after it trains or chooses (`TRAIN_OR_CHOOSE`)."""
+    cells, problems, section, summary = nb.cells, [], None, None
+    sections, reads = {}, []
+    for i, c in enumerate(cells):
+        if c.cell_type == 'markdown':
+            for line in c.source.splitlines():
+                if line.startswith('## '):
+                    section = line[3:].strip()
+                    if section.lower().startswith('summary') and summary is None: summary = i
+        elif not c.source.lstrip().startswith('#| export') and _TEST_READ.search(c.source): reads.append(i)
+        sections[i] = section
+    if not reads: return []
+    if len(reads) > 1: problems.append(f"cells {reads} read the test split: read it once")
+    first = reads[0]
+    last_section = sections[max(i for i in range(summary if summary is not None else len(cells)) if cells[i].cell_type == 'code')]
+    if summary is None: problems.append("no '## Summary' section: the test split must be read in the section before it")
+    elif first > summary or sections[first] != last_section:
+        problems.append(f"cell {first} reads the test split in section {sections[first]!r}, not in the last section "
+                        f"before the summary ({last_section!r})")
+    for i in range(first + 1, len(cells)):
+        if cells[i].cell_type == 'code':
+            bad = _called_names(cells[i].source) & TRAIN_OR_CHOOSE
+            if bad: problems.append(f"cell {i} calls {sorted(bad)} after the test split was read in cell {first}")
+    return problems

@@ -1,0 +1,114 @@
+"""Self-checking exercises: `check(lecture, name, answer)` tests a learner's answer and prints whether it passes.
+
+    from helpers.exercises import check
+    check('02', 'relu_grad', relu_grad)
+
+An answer cell starts as a function whose body raises `NotImplementedError`; the check then says "not yet solved"
+instead of failing, so a lecture runs top to bottom as committed. Each check runs the answer on fixed inputs and
+compares it with values computed here independently; reference solutions live in `solutions/ex_NN.py`, and the tests
+prove that every check passes on them and fails on a wrong answer. Add a check for a new lecture with `@exercise`.
+"""
+from __future__ import annotations
+from typing import Callable
+
+import torch
+
+CHECKS: dict[str, dict[str, Callable]] = {}
+
+
+def exercise(lecture: str, name: str):
+    "Register the decorated function as the check of exercise `name` of lecture `lecture` ('00', '01', …)."
+    def register(fn):
+        CHECKS.setdefault(lecture, {})[name] = fn
+        return fn
+    return register
+
+
+def check(lecture: str, name: str, answer) -> bool:
+    "Test `answer` with the check of `lecture`'s exercise `name`; print ✓ passed, ✗ and why, or 'not yet solved'."
+    if name not in CHECKS.get(lecture, {}):
+        raise KeyError(f"no exercise {name!r} in lecture {lecture!r}; checks exist for {sorted(CHECKS.get(lecture, {}))}.")
+    try: CHECKS[lecture][name](answer)
+    except NotImplementedError:
+        print(f"not yet solved: write `{name}` in the answer cell above, run it, then run this cell again.")
+        return False
+    except AssertionError as e:
+        print(f"✗ {name}: not right yet — {e}")
+        return False
+    except Exception as e:
+        print(f"✗ {name}: your answer raised {type(e).__name__}: {e}")
+        return False
+    print(f"✓ {name}: passed")
+    return True
+
+
+def _close(a, b) -> bool:
+    a, b = torch.as_tensor(a, dtype=torch.float64), torch.as_tensor(b, dtype=torch.float64)
+    return a.shape == b.shape and torch.allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+@exercise('00', 'test_shape')
+def _test_shape(test_shape):
+    "test_shape(t, shape) passes silently when t.shape == shape and raises an AssertionError naming both otherwise."
+    test_shape(torch.zeros(2, 3), (2, 3))
+    test_shape(torch.zeros(5), torch.Size([5]))
+    for t, shape in ((torch.zeros(2, 3), (3, 2)), (torch.zeros(4), (4, 1))):
+        try: test_shape(t, shape)
+        except AssertionError as e:
+            assert str(tuple(t.shape)) in str(e) or str(t.shape) in str(e), \
+                f"the message {str(e)!r} for a tensor of shape {tuple(t.shape)} should show that shape"
+        else: raise AssertionError(f"a tensor of shape {tuple(t.shape)} against {shape} should raise an AssertionError")
+
+
+@exercise('01', 'count_shared')
+def _count_shared(count_shared):
+    "count_shared(xa, xb): how many rows of xa occur as a row of xb."
+    g = torch.Generator().manual_seed(1)
+    xb = torch.randint(0, 256, (30, 784), generator=g, dtype=torch.uint8)
+    fresh = torch.randint(0, 256, (12, 784), generator=g, dtype=torch.uint8)
+    for xa, want in ((fresh, 0), (torch.cat([fresh, xb[[3, 7, 11]]]), 3), (xb, 30), (xb[:0], 0)):
+        got = count_shared(xa, xb)
+        assert got is not None, "count_shared returned None; return the number of shared rows"
+        assert int(got) == want, f"{len(xa)} rows of which {want} occur in xb: got {got}"
+    x = torch.rand(6, 784)
+    assert int(count_shared(x, torch.cat([x[:2], torch.rand(4, 784)]))) == 2, "float rows: 2 of 6 shared, got another count"
+
+
+@exercise('02', 'relu_grad')
+def _relu_grad(relu_grad):
+    "relu_grad(x, g) = ∂loss/∂x for y = relu(x) given g = ∂loss/∂y, checked against autograd."
+    g0 = torch.Generator().manual_seed(2)
+    x, g = torch.randn(16, 7, generator=g0), torch.randn(16, 7, generator=g0)
+    xr = x.clone().requires_grad_()
+    xr.clamp_min(0.).backward(g)
+    got = relu_grad(x, g)
+    assert got is not None, "relu_grad returned None; return a tensor shaped like x"
+    assert torch.as_tensor(got).shape == x.shape, f"expected shape {tuple(x.shape)}, got {tuple(torch.as_tensor(got).shape)}"
+    assert _close(got, xr.grad), "differs from autograd's gradient of x.clamp_min(0)"
+
+
+@exercise('03', 'top_k_accuracy')
+def _top_k_accuracy(top_k_accuracy):
+    "top_k_accuracy(out, y, k): fraction of rows whose target is among the k largest outputs."
+    g = torch.Generator().manual_seed(3)
+    out, y = torch.randn(200, 10, generator=g), torch.randint(0, 10, (200,), generator=g)
+    ranks = (out > out[torch.arange(len(y)), y].unsqueeze(1)).sum(1)  # how many outputs beat the target's
+    for k in (1, 3, 10):
+        got = top_k_accuracy(out, y, k)
+        assert got is not None, "top_k_accuracy returned None; return a fraction between 0 and 1"
+        want = (ranks < k).float().mean()
+        assert _close(float(got), want), f"k={k}: expected {want.item():.4f}, got {float(got):.4f}"
+
+
+@exercise('04', 'confusion_matrix')
+def _confusion_matrix(confusion_matrix):
+    "confusion_matrix(preds, targets, n_classes): counts, row = true class, column = predicted class."
+    from sklearn.metrics import confusion_matrix as sk_confusion
+    g = torch.Generator().manual_seed(4)
+    y, p = torch.randint(0, 4, (300,), generator=g), torch.randint(0, 4, (300,), generator=g)
+    got = confusion_matrix(p, y, 5)
+    assert got is not None, "confusion_matrix returned None; return an n_classes × n_classes tensor"
+    want = torch.as_tensor(sk_confusion(y.numpy(), p.numpy(), labels=list(range(5))))
+    got = torch.as_tensor(got)
+    assert got.shape == (5, 5), f"expected shape (5, 5) for n_classes=5, got {tuple(got.shape)}"
+    assert torch.equal(got.long(), want.long()), "counts differ: row i, column j counts digits of class i predicted as j"

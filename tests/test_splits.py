@@ -1,0 +1,52 @@
+"""The splits rule: validation drives every choice, the test split is read once at the end of a lecture.
+
+`get_test_data` is the only function that hands out a test split; `tools.notebooks.split_rule_violations` checks a
+lecture for reading it more than once, anywhere but the last section before its summary, or training or choosing
+(`TRAIN_OR_CHOOSE`) after reading it. Lectures listed in `CHECKED` are held to it."""
+import nbformat, pytest
+from tools.notebooks import lecture_paths, split_rule_violations
+
+CHECKED = ['00', '01', '02', '03', '04']  # extend with '05', '06', '07' once they follow the rule
+
+
+@pytest.mark.parametrize('path', lecture_paths(CHECKED), ids=lambda p: p.stem)
+def test_lecture_reads_the_test_split_only_at_the_end(path):
+    assert split_rule_violations(nbformat.read(path, as_version=4)) == []
+
+
+def test_lecture_04_reports_test_accuracy():
+    "Lecture 04 does read the test split (so the rule above is not met vacuously there)."
+    nb = nbformat.read(lecture_paths(['04'])[0], as_version=4)
+    assert sum('get_test_data(' in c.source for c in nb.cells if c.cell_type == 'code') == 1
+
+
+def lecture(*cells):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell(s[3:]) if s.startswith('md:') else nbformat.v4.new_code_cell(s) for s in cells]
+    return nb
+
+
+GOOD = ('md:## Training', 'history = fit(3, model, loss_func, opt, *dls)', 'lr = max(lrs, key=score.get)',
+        'md:## The test set, read once', 'x_test, y_test = get_test_data()\nprint(compute_accuracy(model, test_dl))',
+        'md:## Summary', 'def answer(x): raise NotImplementedError', "check('04', 'answer', answer);")
+
+
+def test_the_rule_passes_a_lecture_that_follows_it():
+    assert split_rule_violations(lecture(*GOOD)) == []
+    assert split_rule_violations(lecture('md:## Exports', "#| export\ndef get_test_data(dataset=None): ...", *GOOD[:3], 'md:## Summary')) == []
+
+
+@pytest.mark.parametrize('cells, message', [
+    (('md:## Test first', 'x, y = get_test_data()', *GOOD), 'read it once'),
+    (('md:## Data', 'x_test, y_test = get_test_data()', 'md:## Training', 'fit(3, model, loss_func, opt, *dls)', 'md:## Summary'),
+     "section 'Data', not in the last section before the summary ('Training')"),
+    ((*GOOD[:5], 'lr = max(lrs, key=test_score.get)', *GOOD[5:]), "calls ['max'] after the test split was read"),
+    ((*GOOD[:5], 'model.train(); loss.backward(); opt.step()', *GOOD[5:]), "calls ['backward', 'step', 'train'] after"),
+    (('md:## Data', "x, y = idx_digits('mnist', train=False)", *GOOD[:3], 'md:## Summary'), "section 'Data', not in the last"),
+    (('md:## Data', "ix = embedded_split()['test']", 'fit(1, m, l, o, *dls)', 'md:## Summary'), "calls ['fit'] after"),
+    ((*GOOD[:5],), "no '## Summary' section"),
+])
+def test_the_rule_catches_each_violation(cells, message):
+    problems = split_rule_violations(lecture(*cells))
+    assert problems, "the rule missed a violation"
+    if message: assert any(message in p for p in problems), problems
