@@ -191,7 +191,6 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                            'exp.nb_07._checked': ('scripts.html#_checked', 'exp/nb_07.py'),
                            'exp.nb_07._is_number': ('scripts.html#_is_number', 'exp/nb_07.py'),
                            'exp.nb_07.check_settings': ('scripts.html#check_settings', 'exp/nb_07.py'),
-                           'exp.nb_07.holdout_split': ('scripts.html#holdout_split', 'exp/nb_07.py'),
                            'exp.nb_07.load_settings': ('scripts.html#load_settings', 'exp/nb_07.py'),
                            'exp.nb_07.make_learner': ('scripts.html#make_learner', 'exp/nb_07.py'),
                            'exp.nb_07.make_optimizer': ('scripts.html#make_optimizer', 'exp/nb_07.py'),

@@ -2,9 +2,8 @@
 
 # %% auto #0
 __all__ = ['REQUIRED', 'OPTIMIZERS', 'DEVICES', 'TRAIN_SETTINGS', 'LOG_FORMAT', 'PLOT_FILES', 'SettingsError', 'Key',
-           'check_settings', 'load_settings', 'settings_help', 'setup_logging', 'save_yaml', 'holdout_split',
-           'resolve_device', 'make_optimizer', 'versions', 'prepare_training', 'make_learner', 'plot_results',
-           'train_from_settings']
+           'check_settings', 'load_settings', 'settings_help', 'setup_logging', 'save_yaml', 'resolve_device',
+           'make_optimizer', 'versions', 'prepare_training', 'make_learner', 'plot_results', 'train_from_settings']
 
 # %% ../nbs/07_scripts.ipynb #90dcf399
 from .nb_06 import *
@@ -12,7 +11,7 @@ from . import nb_06 as _previous
 __all__ = _previous.__all__ + globals().get('__all__', [])
 
 # %% ../nbs/07_scripts.ipynb #f803df0d
-import contextlib, dataclasses, difflib, importlib.metadata, io, logging, math, platform, sys, time
+import dataclasses, difflib, importlib.metadata, logging, math, platform, sys, time
 from pathlib import Path
 from types import SimpleNamespace
 import matplotlib.pyplot as plt
@@ -51,7 +50,7 @@ OPTIMIZERS = {'sgd': torch.optim.SGD, 'adam': torch.optim.Adam}
 DEVICES = ('auto', 'cpu', 'cuda', 'mps')
 
 TRAIN_SETTINGS = {
-    'dataset':       Key(str, 'embedded', "data source of get_data", choices=tuple(DATASETS)),
+    'dataset':       Key(str, 'embedded', "data source of get_data and get_test_data (lecture 01)", choices=tuple(DATASETS)),
     'num_epochs':    Key(int, REQUIRED, "passes over the training data (quick mode caps them)", rule='>= 1', check=lambda v: v >= 1),
     'batch_size':    Key(int, REQUIRED, "examples per minibatch", rule='>= 1', check=lambda v: v >= 1),
     'learning_rate': Key(float, REQUIRED, "the optimizer's step size", rule='> 0', check=lambda v: v > 0),
@@ -59,8 +58,6 @@ TRAIN_SETTINGS = {
     'momentum':      Key(float, 0.0, "SGD momentum (optimizer sgd only)", rule='in [0, 1)', check=lambda v: 0 <= v < 1),
     'weight_decay':  Key(float, 0.0, "L2 penalty on the weights", rule='>= 0', check=lambda v: v >= 0),
     'num_hidden':    Key(int, 100, "hidden units of the MLP", rule='>= 1', check=lambda v: v >= 1),
-    'valid_fraction': Key(float, 0.1, "share of get_data's training part held out for validation", rule='in (0, 1)',
-                          check=lambda v: 0 < v < 1),
     'seed':          Key(int, 123, "seed for the weights and the shuffling", rule='in [0, 2**32)', check=lambda v: 0 <= v < 2**32),
     'logging_interval': Key(int, 50, "log the loss every this many minibatches", rule='>= 1', check=lambda v: v >= 1),
     'averaging_iterations': Key(int, 100, "minibatches in the running average of the loss plot", rule='>= 1',
@@ -147,14 +144,6 @@ def save_yaml(obj, path) -> Path:
     return save_atomic(path, lambda tmp: tmp.write_text(text, encoding='utf-8'))
 
 # %% ../nbs/07_scripts.ipynb #65c88cdc
-def holdout_split(x, y, fraction: float):
-    "`x_train, y_train, x_valid, y_valid`: the last `fraction` of the rows of (x, y) held out for validation."
-    n_valid = round(len(x) * fraction)
-    if not 0 < n_valid < len(x):
-        raise SettingsError(f"key 'valid_fraction' is {fraction}: of {len(x):,} rows it leaves {len(x) - n_valid:,} for "
-                            f"training and {n_valid:,} for validation. Allowed: a fraction that leaves at least one row for each.")
-    return x[:-n_valid], y[:-n_valid], x[-n_valid:], y[-n_valid:]
-
 def resolve_device(name: str = 'auto', source: str = 'settings') -> torch.device:
     "The device named by the settings key `device`; 'auto' is `default_device()`. Stops if it is not available here."
     if name == 'auto': return default_device()
@@ -178,17 +167,15 @@ def versions() -> dict:
 
 # %% ../nbs/07_scripts.ipynb #9df7fc87
 def prepare_training(s: dict, log=print) -> SimpleNamespace:
-    "Seed, data, loaders, model and optimizer as settings `s` say; returns them as attributes of one object."
+    "Seed, data (train, valid, test), loaders, model and optimizer as settings `s` say; returns them as attributes of one object."
     device = resolve_device(s['device'])
     set_all_seeds(s['seed'])
-    with contextlib.redirect_stdout(io.StringIO()) as out: x, y, x_test, y_test = get_data(s['dataset'])
-    for line in out.getvalue().splitlines(): log(line)
-    x_train, y_train, x_valid, y_valid = holdout_split(x, y, s['valid_fraction'])
+    x_train, y_train, x_valid, y_valid = get_data(s['dataset'], log=log)
+    x_test, y_test = get_test_data(s['dataset'], log=log)  # evaluated once, after training
     train_dl, valid_dl = get_dls(Dataset(x_train, y_train), Dataset(x_valid, y_valid), s['batch_size'])
     test_dl = DataLoader(Dataset(x_test, y_test), 2 * s['batch_size'])  # in order, like the validation loader
     sizes = {'train': len(x_train), 'valid': len(x_valid), 'test': len(x_test)}
-    log(f"split: train {sizes['train']:,}, valid {sizes['valid']:,} (last {s['valid_fraction']:g} of the training part), "
-        f"test {sizes['test']:,} (get_data's validation part)")
+    log(f"split: train {sizes['train']:,}, valid {sizes['valid']:,}, test {sizes['test']:,} (the test split is read once, after training)")
     model = MLP(n_hidden=s['num_hidden']).to(device)
     return SimpleNamespace(model=model, optimizer=make_optimizer(model.parameters(), s), device=device,
                            loaders=(train_dl, valid_dl, test_dl), sizes=sizes)

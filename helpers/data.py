@@ -11,5 +11,4 @@ __all__, __getattr__, __dir__ = lazy_exports(__name__, {
     'nb_03': ['Dataset', 'DataLoader', 'get_dls'],
     'nb_05': ['CSVImageDataset', 'get_dataloaders'],
     'nb_06': ['RegressionDataset'],
-    'nb_07': ['holdout_split'],
 })

@@ -11,17 +11,17 @@ The pieces (settings schema and checks, logging, atomic YAML, `train_from_settin
 (`exp.nb_07`); this module adds the arguments, the results-folder policy and the wiring of the log.
 """
 from __future__ import annotations
-import argparse, contextlib, inspect, io, os, sys, traceback
+import argparse, inspect, os, sys, traceback
 from pathlib import Path
 
 import yaml
 
 from exp.nb_00 import quick_mode
 from exp import nb_01
-from exp.nb_01 import DATASETS, get_data
+from exp.nb_01 import DATASETS, get_data, get_test_data
 from exp.nb_04 import MLP
 from exp.nb_05 import CheckpointError
-from exp.nb_07 import (SettingsError, holdout_split, load_settings, resolve_device, save_yaml, settings_help, setup_logging,
+from exp.nb_07 import (SettingsError, load_settings, resolve_device, save_yaml, settings_help, setup_logging,
                        train_from_settings, PLOT_FILES)
 
 RESULT_FILES = ('results.yaml', 'training.log', 'checkpoint.pt', 'settings.yaml', 'mode.yaml', *PLOT_FILES)
@@ -39,15 +39,16 @@ what it writes into DIR:
   {PLOT_FILES[0]:<18} minibatch loss and its running average
   {PLOT_FILES[1]:<18} train and validation accuracy per epoch
 
-data: get_data(dataset) gives a training and a validation part; the last valid_fraction of
-the training part is held out for validation, and get_data's validation part is the test
-set, evaluated once after training. DLF_QUICK=1 (quick mode) caps the epochs and data sizes.
+data: get_data(dataset) gives the training and validation splits (validation watches training
+and compares settings), get_test_data(dataset) the test split — MNIST's and Fashion-MNIST's
+official 10,000 test images, the embedded digits' fixed test part — evaluated once, after
+training. DLF_QUICK=1 (quick mode) caps the epochs and data sizes.
 The data source is the settings key `dataset` only: the DLF_DATASET variable, which the
 lectures read, does not apply to this command (the log notes it when it is set otherwise).
 
 before writing anything, the command checks the settings, the results folder (writable, no
 results of another run, your settings file not inside it) and the data (it loads, the split
-leaves rows for training and validation, labels are classes 0..{N_CLASSES - 1}). A start that
+has training, validation and test rows, labels are classes 0..{N_CLASSES - 1}). A start that
 fails or is stopped before its first epoch ends leaves no checkpoint: run the same command
 again (no --overwrite needed). Exit status: 0 done, 1 training or loading the data failed,
 2 bad settings or results folder, 130 interrupted.
@@ -186,14 +187,15 @@ def check_data(settings: dict, source: str) -> None:
     "Load the data `settings` name and check it as training will use it, writing nothing: a DataError or SettingsError if unusable."
     name = settings['dataset']
     try:
-        with contextlib.redirect_stdout(io.StringIO()): x, y, _, y_test = get_data(name)
+        _, y, _, y_valid = get_data(name, log=lambda line: None)
+        _, y_test = get_test_data(name, log=lambda line: None)
     except Exception as e:
         hint = (f" (For this command choose the data with the settings key 'dataset' in {source}, e.g. `dataset: embedded`; "
                 "DLF_DATASET does not apply.)" if 'DLF_DATASET' in str(e) else '')
         raise DataError(f"the data of dataset {name!r} ({DATASETS[name]}; settings key 'dataset' in {source}) cannot be "
                         f"loaded: {type(e).__name__}: {e}{hint}") from None
-    holdout_split(x, y, settings['valid_fraction'])  # a SettingsError if the fraction leaves a part empty
-    for part, labels in (('training', y), ('test', y_test)):
+    for part, labels in (('training', y), ('validation', y_valid), ('test', y_test)):
+        if len(labels) == 0: raise DataError(f"dataset {name!r} ({DATASETS[name]}): the {part} split is empty.")
         bad = (labels < 0) | (labels >= N_CLASSES)
         if bad.any():
             i = int(bad.nonzero()[0, 0])

@@ -177,6 +177,8 @@ def mnist_files(damage=None) -> Callable:
         rng = np.random.default_rng(0)
         write_idx(raw/'train-images-idx3-ubyte', rng.integers(0, 256, (60, 28, 28)))
         write_idx(raw/'train-labels-idx1-ubyte', np.arange(60) % 10)
+        write_idx(raw/'t10k-images-idx3-ubyte', rng.integers(0, 256, (20, 28, 28)))  # the official test split's files
+        write_idx(raw/'t10k-labels-idx1-ubyte', np.arange(20) % 10)
         if damage: damage(raw)
         mp.setattr(nb_01, 'data_dir', lambda: c.tmp/'data')
         mp.setenv('DLF_OFFLINE', '1')
@@ -250,8 +252,8 @@ COMMAND = [
           lambda c: ['interrupted; no epoch finished, so there is no checkpoint', 'run the same command again'], restartable),
     Fault('failure after training started', command_case(prepare=failing_data_loading(OSError('disk unplugged'))), run_command, 1,
           lambda c: ['training failed: OSError: disk unplugged', 'no epoch finished', c.dir/'training.log'], restartable),
-    Fault('--overwrite with a valid_fraction the data cannot split', command_case('valid_fraction: 0.0001\n', prepare=finished_run(),
-          flags=['--overwrite']), run_command, 2, lambda c: [c.settings, "key 'valid_fraction' is 0.0001"]),
+    Fault('--overwrite with a bad key in the new settings', command_case('batch_size: 0\n', prepare=finished_run(),
+          flags=['--overwrite']), run_command, 2, lambda c: [c.settings, "key 'batch_size' cannot be 0"]),
     Fault('--overwrite with the settings file inside the results folder', command_case(prepare=lambda c, mp: (
           finished_run('# my settings\n' + QUICK.read_text())(c, mp), setattr(c, 'settings', c.dir/'settings.yaml')),
           flags=['--overwrite']), run_command, 2, lambda c: [f'--settings_path {c.dir/"settings.yaml"} is inside the results folder']),

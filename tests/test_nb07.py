@@ -2,9 +2,9 @@
 import logging, os
 import matplotlib
 import pytest, torch, yaml
-from exp import nb_00
+from exp import nb_07, nb_00
 from exp.nb_07 import (TRAIN_SETTINGS, REQUIRED, Key, SettingsError, check_settings, load_settings, settings_help,
-                       save_yaml, setup_logging, holdout_split, resolve_device, make_optimizer, versions,
+                       save_yaml, setup_logging, resolve_device, make_optimizer, versions,
                        prepare_training, plot_results, train_from_settings, default_device, DATASETS, PLOT_FILES)
 from tools.notebooks import REPO
 
@@ -50,7 +50,6 @@ def test_defaults_filled_and_types():
     ("num_epochs: 2\nbatch_size: 32\nlearning_rate: 0\n", ["key 'learning_rate' cannot be 0.0", 'Allowed: a number > 0']),
     ("num_epochs: 2\nbatch_size: 32\nlearning_rate: .inf\n", ["key 'learning_rate' cannot be inf", 'Allowed: a number > 0']),
     ("num_epochs: 2\nbatch_size: 32\nlearning_rate: 0.1\nmomentum: .nan\n", ["key 'momentum' cannot be nan", 'in [0, 1)']),
-    ("num_epochs: 2\nbatch_size: 32\nlearning_rate: 0.1\nvalid_fraction: 1\n", ["key 'valid_fraction' cannot be 1.0", 'in (0, 1)']),
     ("num_epochs: 2\nbatch_size: 32\nlearning_rate: 0.1\ndataset: cifar\n", ["key 'dataset' cannot be 'cifar'", 'Allowed: one of embedded, mnist, fashion']),
     ("num_epochs: 2\nbatch_size: 32\nlearning_rate: 0.1\noptimizer: adagrad\n", ["key 'optimizer' cannot be 'adagrad'", 'Allowed: one of sgd, adam']),
     ("num_epochs: 2\nbatch_size: 32\nlearning_rate: 0.1\noptimizer: adam\nmomentum: 0.9\n", ["key 'momentum' is used by optimizer 'sgd' only"]),
@@ -112,15 +111,6 @@ def test_setup_logging(tmp_path, capsys):
     for h in log.handlers: h.close()
 
 
-def test_holdout_split():
-    x, y = torch.arange(20).view(10, 2), torch.arange(10)
-    xt, yt, xv, yv = holdout_split(x, y, 0.3)
-    nb_00.test_eq(yt, torch.arange(7)); nb_00.test_eq(yv, torch.arange(7, 10)); nb_00.test_eq(xv, x[7:])
-    with pytest.raises(SettingsError, match="key 'valid_fraction' is 0.01: of 10 rows it leaves 10 for training and 0 for validation"):
-        holdout_split(x, y, 0.01)
-    with pytest.raises(ValueError, match='leaves 0 for training'): holdout_split(x, y, 0.99)
-
-
 def test_resolve_device(monkeypatch):
     assert resolve_device('auto') == default_device() and resolve_device('cpu') == torch.device('cpu')
     with pytest.raises(SettingsError, match="f.yaml: key 'device' cannot be 'tpu'"): resolve_device('tpu', 'f.yaml')
@@ -148,8 +138,9 @@ def test_prepare_training_is_reproducible():
     lines = []
     a, b = prepare_training(s, lines.append), prepare_training(s, lambda m: None)
     assert any(l.startswith('data: ') for l in lines) and any(l.startswith('split: ') for l in lines)
-    n = a.sizes['train'] + a.sizes['valid']
-    assert a.sizes['valid'] == round(n * s['valid_fraction']) and a.sizes['test'] > 0
+    xt, _, xv, _ = nb_07.get_data(s['dataset'], log=lambda m: None)
+    x_test, _ = nb_07.get_test_data(s['dataset'], log=lambda m: None)
+    assert a.sizes == {'train': len(xt), 'valid': len(xv), 'test': len(x_test)}  # lecture 01's splits, the test one too
     assert a.model.hidden.out_features == s['num_hidden'] and a.device == default_device()
     nb_00.test_eq(a.model.hidden.weight, b.model.hidden.weight)  # same seed, same weights
     xb, yb = next(iter(a.loaders[0]))

@@ -32,7 +32,7 @@ def test_help_explains_every_option_and_key(capsys):
     assert e.value.code == 0
     for opt in ('--settings_path', '--results_path', '--resume', '--overwrite'): assert opt in out
     for k in TRAIN_SETTINGS: assert f'\n  {k} ' in out
-    assert 'validation part is the test' in out.replace('\n', ' ') and 'settings/ folder' in out
+    assert "get_test_data(dataset) the test split" in out.replace('\n', ' ') and 'settings/ folder' in out
     assert 'the DLF_DATASET variable, which the lectures read, does not apply' in out.replace('\n', ' ')
     for f in cmd.RESULT_FILES: assert f in out
 
@@ -142,15 +142,12 @@ def test_bad_settings_stop_before_training(tmp_path, capsys, text, fragments):
     assert not (tmp_path/'r').exists()  # nothing was created
 
 
-def test_valid_fraction_the_data_cannot_split_stops_and_leaves_no_trace(tmp_path, capsys):
-    fn = tmp_path/'tiny_valid.yaml'; fn.write_text(QUICK.read_text() + 'valid_fraction: 0.0001\n')
-    rc, _, err = run(capsys, '--settings_path', fn, '--results_path', tmp_path/'r')
-    assert rc == 2 and f"error: {fn}: key 'valid_fraction' is 0.0001: of 1,000 rows it leaves 1,000 for training and 0" in err
-    assert not (tmp_path/'r').exists()
-    mine = tmp_path/'mine'; mine.mkdir(); (mine/'notes.txt').write_text('mine')  # a folder the user made stays as it was
-    assert run(capsys, '--settings_path', fn, '--results_path', mine)[0] == 2
-    assert sorted(p.name for p in mine.iterdir()) == ['notes.txt']
-
+def test_a_settings_file_with_the_old_valid_fraction_key_stops_before_anything_is_written(tmp_path, capsys):
+    "valid_fraction went away when the command got real validation and test splits: an old file gets a clear message."
+    fn = tmp_path/'old.yaml'; fn.write_text(QUICK.read_text() + 'valid_fraction: 0.1\n')
+    rc = cmd.train_command(['--settings_path', str(fn), '--results_path', str(tmp_path/'r')])
+    err = capsys.readouterr().err
+    assert rc == 2 and f"error: {fn}: unknown key 'valid_fraction'" in err and not (tmp_path/'r').exists()
 
 def test_missing_settings_file_and_unavailable_device(tmp_path, capsys, monkeypatch):
     rc, _, err = run(capsys, '--settings_path', tmp_path/'none.yaml', '--results_path', tmp_path/'r')
