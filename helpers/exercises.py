@@ -112,3 +112,16 @@ def _confusion_matrix(confusion_matrix):
     got = torch.as_tensor(got)
     assert got.shape == (5, 5), f"expected shape (5, 5) for n_classes=5, got {tuple(got.shape)}"
     assert torch.equal(got.long(), want.long()), "counts differ: row i, column j counts digits of class i predicted as j"
+
+
+@exercise('06', 'cosine_lr')
+def _cosine_lr(cosine_lr):
+    "cosine_lr(t, lr0, lr_end, epochs) gives CosineAnnealingLR(T_max=epochs-1, eta_min=lr_end)'s rate of each epoch t."
+    for lr0, lr_end, epochs in ((0.1, 0.001, 10), (0.09, 9e-4, 60), (1.0, 0.0, 2)):
+        opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=lr0)
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs - 1, eta_min=lr_end)
+        for t in range(epochs):
+            want, got = opt.param_groups[0]['lr'], float(cosine_lr(t, lr0, lr_end, epochs))
+            assert abs(got - want) <= 1e-9 + 1e-6 * abs(want), \
+                f"epoch {t} of {epochs} (lr0={lr0}, lr_end={lr_end}): got {got:.6g}, CosineAnnealingLR uses {want:.6g}"
+            opt.step(); sched.step()

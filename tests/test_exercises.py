@@ -1,12 +1,12 @@
 """Exercises: every check passes on its reference solution (solutions/ex_NN.py), fails on a wrong answer, and says
-'not yet solved' for the lectures' placeholder; every lecture 00–04 ends with a summary and 3–5 exercises, at least
+'not yet solved' for the lectures' placeholder; every lecture with exercises ends with a summary and 3–5 exercises, at least
 one of them checked by a cell that runs as committed."""
 import importlib, re
 import nbformat, pytest, torch
 from helpers.exercises import CHECKS, check
 from tools.notebooks import lecture_paths
 
-WITH_EXERCISES = ['00', '01', '02', '03', '04']  # extend as lectures gain exercises
+WITH_EXERCISES = ['00', '01', '02', '03', '04', '06']  # extend as lectures gain exercises
 
 
 def _not_implemented(*args, **kwargs): raise NotImplementedError
@@ -24,6 +24,8 @@ WRONG = {
                                lambda out, y, k: (out.topk(k, dim=1).indices == y[:, None]).float().sum()],  # a count
     ('04', 'confusion_matrix'): [lambda p, t, n: torch.bincount(p * n + t, minlength=n*n).view(n, n),  # transposed
                                  lambda p, t, n: torch.zeros(n, n)],
+    ('06', 'cosine_lr'): [lambda t, lr0, lr_end, epochs: lr0 - (lr0 - lr_end) * t / (epochs - 1),  # linear, not cosine
+                          lambda t, lr0, lr_end, epochs: 0.5 * lr0 * (1 + __import__('math').cos(__import__('math').pi * t / epochs))],
 }
 
 
