@@ -125,3 +125,38 @@ def _cosine_lr(cosine_lr):
             assert abs(got - want) <= 1e-9 + 1e-6 * abs(want), \
                 f"epoch {t} of {epochs} (lr0={lr0}, lr_end={lr_end}): got {got:.6g}, CosineAnnealingLR uses {want:.6g}"
             opt.step(); sched.step()
+
+
+@exercise('05', 'image_to_tensor')
+def _image_to_tensor(image_to_tensor):
+    "image_to_tensor(path): float32 C×H×W in [0, 1], as transforms.v2's ToImage + ToDtype(scale=True), grey and colour."
+    import tempfile
+    from pathlib import Path
+    from PIL import Image
+    g = torch.Generator().manual_seed(0)
+    grey = torch.randint(0, 256, (5, 7), dtype=torch.uint8, generator=g)
+    colour = torch.randint(0, 256, (5, 7, 3), dtype=torch.uint8, generator=g)
+    with tempfile.TemporaryDirectory() as d:
+        for name, pixels, want in (('grey.png', grey, grey[None].float() / 255), ('colour.png', colour, colour.permute(2, 0, 1).float() / 255)):
+            Image.fromarray(pixels.numpy()).save(Path(d)/name)
+            got = image_to_tensor(Path(d)/name)
+            assert isinstance(got, torch.Tensor), f"{name}: expected a tensor, got {type(got).__name__}"
+            assert got.dtype == torch.float32, f"{name}: expected float32, got {got.dtype}"
+            assert tuple(got.shape) == tuple(want.shape), f"{name}: expected shape {tuple(want.shape)} (C×H×W), got {tuple(got.shape)}"
+            assert _close(got, want), f"{name}: the values should be the pixels divided by 255 (0..1); max found {got.max().item():.3g}"
+
+
+@exercise('07', 'smoothing_key')
+def _smoothing_key(smoothing_key):
+    "smoothing_key() returns a settings `Key` for `label_smoothing`: a number in [0, 1), default 0.0, enforced by check_settings."
+    from exp.nb_07 import Key, TRAIN_SETTINGS, SettingsError, check_settings
+    key = smoothing_key()
+    assert isinstance(key, Key), f"expected a Key, got {type(key).__name__}"
+    schema = TRAIN_SETTINGS | {'label_smoothing': key}
+    base = {'num_epochs': 1, 'batch_size': 8, 'learning_rate': 0.1}
+    assert check_settings(base, schema=schema)['label_smoothing'] == 0.0, "without the key, the default should be 0.0 (no smoothing)"
+    assert check_settings(base | {'label_smoothing': 0.1}, schema=schema)['label_smoothing'] == 0.1, "0.1 should be accepted"
+    for bad in (1.0, -0.1, 'a lot'):
+        try: check_settings(base | {'label_smoothing': bad}, schema=schema)
+        except SettingsError as e: assert 'label_smoothing' in str(e), f"the message for {bad!r} should name the key: {e}"
+        else: raise AssertionError(f"label_smoothing: {bad!r} should be refused (a fraction in [0, 1))")

@@ -6,7 +6,7 @@ import nbformat, pytest, torch
 from helpers.exercises import CHECKS, check
 from tools.notebooks import lecture_paths
 
-WITH_EXERCISES = ['00', '01', '02', '03', '04', '06']  # extend as lectures gain exercises
+WITH_EXERCISES = ['00', '01', '02', '03', '04', '05', '06', '07']  # extend as lectures gain exercises
 
 
 def _not_implemented(*args, **kwargs): raise NotImplementedError
@@ -24,6 +24,11 @@ WRONG = {
                                lambda out, y, k: (out.topk(k, dim=1).indices == y[:, None]).float().sum()],  # a count
     ('04', 'confusion_matrix'): [lambda p, t, n: torch.bincount(p * n + t, minlength=n*n).view(n, n),  # transposed
                                  lambda p, t, n: torch.zeros(n, n)],
+    ('05', 'image_to_tensor'): [lambda p: torch.from_numpy(__import__('numpy').array(__import__('PIL.Image').Image.open(p))).float(),  # H×W(×C), 0..255
+                                lambda p: torch.from_numpy(__import__('numpy').array(__import__('PIL.Image').Image.open(p).convert('L'))).float()[None] / 255],
+    ('07', 'smoothing_key'): [lambda: __import__('exp.nb_07').nb_07.Key(float, 0.0, 'no rule'),  # accepts 1.0
+                              lambda: __import__('exp.nb_07').nb_07.Key(float, 0.1, 'wrong default', check=lambda v: 0 <= v < 1),
+                              lambda: 'label_smoothing: 0.0'],
     ('06', 'cosine_lr'): [lambda t, lr0, lr_end, epochs: lr0 - (lr0 - lr_end) * t / (epochs - 1),  # linear, not cosine
                           lambda t, lr0, lr_end, epochs: 0.5 * lr0 * (1 + __import__('math').cos(__import__('math').pi * t / epochs))],
 }
