@@ -24,8 +24,8 @@ from exp.nb_00 import course_settings
 from tools.notebooks import MARKER, clean_metadata, is_setup_cell, lecture_paths
 
 BADGE_IMG = 'https://colab.research.google.com/assets/colab-badge.svg'
-# The first line: Colab's form view shows it as the collapsed cell's title, JupyterLab shows it when expanded.
-TITLE = '#@title Set up the course: in Colab fetch it and install what is missing, on your computer find it above this folder'
+# The first line: the collapsed cell's title in Colab's form view and in JupyterLab (where it must fit on one line).
+TITLE = '#@title Set up the course: in Colab fetch it and install what is missing, locally find it'
 # import name -> distribution name, for everything in pyproject's dependencies (a test keeps the two in step)
 MODULES = {'torch': 'torch', 'torchvision': 'torchvision', 'numpy': 'numpy', 'pandas': 'pandas',
            'matplotlib': 'matplotlib', 'PIL': 'pillow', 'tqdm': 'tqdm', 'sklearn': 'scikit-learn',

@@ -28,7 +28,7 @@ def index_md() -> str:
 def build(out: Path = OUT) -> float:
     "Build the website into `out` (replacing it); the seconds it took."
     if not (MATHJAX/'tex-chtml.js').is_file():
-        raise SystemExit(f"MathJax is missing ({MATHJAX.relative_to(REPO)}): run `npm ci --prefix site` "
+        raise RuntimeError(f"MathJax is missing ({MATHJAX.relative_to(REPO)}): run `npm ci --prefix site` "
                          "(`make site` and `make test` do it).")
     t0 = time.perf_counter()
     src, doctrees = out.parent/f'{out.name}-src', out.parent/f'{out.name}-doctrees'
@@ -39,7 +39,7 @@ def build(out: Path = OUT) -> float:
     r = subprocess.run([sys.executable, '-m', 'sphinx', '-b', 'html', '-q', '-W', '--keep-going', '-E',
                         '-c', str(SITE), '-d', str(doctrees), str(src), str(out)], capture_output=True, text=True)
     if r.returncode:
-        raise SystemExit(f"Sphinx failed (exit {r.returncode}):\n{r.stdout[-4000:]}{r.stderr[-4000:]}")
+        raise RuntimeError(f"Sphinx failed (exit {r.returncode}):\n{r.stdout[-4000:]}{r.stderr[-4000:]}")
     shutil.copytree(MATHJAX, out/'_static'/'mathjax', ignore=shutil.ignore_patterns(*MATHJAX_UNUSED))
     return time.perf_counter() - t0
 
@@ -51,7 +51,8 @@ def size(path: Path) -> int:
 
 def main(argv=None) -> int:
     argparse.ArgumentParser(description="Build the course website into build/site/ (offline).").parse_args(argv)
-    secs = build()
+    try: secs = build()
+    except RuntimeError as e: sys.exit(str(e))
     print(f"website: {OUT.relative_to(REPO)}/index.html — built in {secs:.1f} s, {size(OUT)/2**20:.1f} MiB")
     return 0
 
