@@ -168,8 +168,8 @@ def test_progress_bars_are_widgets(browser):
     path = _scratch('widget-check', ["import os\nfrom tqdm.auto import tqdm\nfor _ in tqdm(range(3)): pass\n"
                                      "print({k: os.environ.get(k) for k in ['DLF_QUICK', 'DLF_DATASET', 'DLF_OFFLINE']})"])
     assert check_notebook(lab, driver, path) == []
-    cell = driver.execute_script(STATE_JS)['cells'][1]
-    assert cell['bars'] == 1, f"expected one widget progress bar, found {cell['bars']}: {cell['outputs']} — {_shot(driver, 'widget-check')}"
+    cell, shot = driver.execute_script(STATE_JS)['cells'][1], _shot(driver, 'widget-check-after-run', 1)
+    assert cell['bars'] == 1, f"expected one widget progress bar, found {cell['bars']}: {cell['outputs']} — {shot}"
     assert any(str(QUICK) in o['text'] for o in cell['outputs']), f"the kernel did not get {QUICK}: {cell['outputs']}"
 
 
