@@ -45,9 +45,11 @@ def chrome(width: int = 1280, height: int = 800):
     opts = webdriver.ChromeOptions()
     opts.binary_location = browser
     for a in ('--headless=new', '--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu', '--no-first-run',
-              '--disable-extensions', '--disable-background-networking', '--hide-scrollbars', f'--window-size={width},{height}'):
+              '--disable-extensions', '--disable-background-networking', '--hide-scrollbars',
+              f'--window-size={width},{height}'):
         opts.add_argument(a)
     opts.unhandled_prompt_behavior = 'accept'  # leaving a notebook with unsaved changes: leave, never save
+    OUT.mkdir(parents=True, exist_ok=True)
     return webdriver.Chrome(service=Service(driver, log_output=str(OUT/'chromedriver.log')), options=opts)
 
 
@@ -96,6 +98,7 @@ class JupyterLab:
         return json.loads(body) if body else None
 
     def shutdown_kernels(self) -> None:
+        "Shut down every kernel the server runs (after each lecture, so they do not pile up)."
         for k in self.api('kernels'): self.api(f"kernels/{k['id']}", method='DELETE')
 
     def __exit__(self, *exc):

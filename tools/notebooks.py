@@ -66,7 +66,7 @@ def is_setup_cell(cell) -> bool:
 
 
 def clean_metadata(nb) -> None:
-    "Give `nb` the committed metadata in place: notebook-level `NB_METADATA`, `SETUP_METADATA` on the set-up cell, none elsewhere."
+    "Give `nb` the committed metadata in place: `NB_METADATA`, `SETUP_METADATA` on the set-up cell, none on other cells."
     nb.metadata = nbformat.from_dict(copy.deepcopy(NB_METADATA))
     nb.nbformat, nb.nbformat_minor = 4, 5
     for cell in nb.cells:

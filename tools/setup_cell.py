@@ -6,11 +6,11 @@
 Only the first two cells and the metadata (notebook-level, and cells' as `tools.notebooks.clean_metadata` rules) are
 rewritten; outputs stay as they are, so no lecture is re-executed.
 
-The set-up cell is identical in every lecture and collapsed (its metadata: JupyterLab's `source_hidden`, Colab's
-form view under the `#@title` line, and a `remove-cell` tag that keeps it off the website). In Colab it clones the
-course at the repository and branch named in settings.ini into the session (once; a re-run reuses the clone), installs only packages the runtime lacks — with
-every package it has pinned, so pip never replaces Colab's torch and no restart is needed — puts the course on
-`sys.path` and moves into the clone's `nbs/`, where lectures run locally too. Locally it
+The set-up cell is identical in every lecture and collapsed (its metadata: JupyterLab's `source_hidden`, Colab's form
+view under the `#@title` line, and a `remove-cell` tag that keeps it off the website). In Colab it clones the course
+at the repository and branch named in settings.ini into the session (once; a re-run reuses the clone), installs only
+packages the runtime lacks — with every package it has pinned, so pip never replaces Colab's torch and no restart is
+needed — puts the course on `sys.path` and moves into the clone's `nbs/`, where lectures run locally too. Locally it
 finds the repository root above the notebook's folder. Both ways it also sets PYTHONPATH, so shell commands like
 `!python -m helpers.train_model` find the course too. DLF_REPO_URL and DLF_COURSE_DIR override the clone's source and
 place (the tests point them at a local bare clone).
@@ -85,7 +85,7 @@ def _is_badge(cell): return cell.cell_type == 'markdown' and cell.source.startsw
 
 
 def refresh(nb, nb_name: str) -> bool:
-    "Make cells 0 and 1 of `nb` the badge and the set-up cell (replacing old ones), give `nb` the committed metadata; True if anything changed."
+    "Make cells 0 and 1 the badge and the set-up cell (replacing old ones), give `nb` the committed metadata; changed?"
     state = lambda: copy.deepcopy([nb.metadata, [(c.cell_type, c.source, c.metadata) for c in nb.cells]])
     before = state()
     old = [c for c in nb.cells if _is_badge(c) or is_setup_cell(c)]
