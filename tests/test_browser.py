@@ -184,3 +184,22 @@ def test_the_check_finds_what_a_learner_would_see(browser):
                 'cell 3: error: ValueError: boom', "cell 4: not run (prompt '[ ]:')"]
     assert len(failures) == len(expected) and all(e in f for e, f in zip(expected, failures)), '\n'.join(failures)
     assert all((REPO/f.rsplit(' — ', 1)[1]).is_file() for f in failures)  # a screenshot of each
+
+
+def test_missing_chromium_is_installed_as_root_else_named(monkeypatch):
+    "Set-up on a fresh machine: as root apt-get update, then install both packages; otherwise a message naming them."
+    from tools import browser
+    installed, calls = set(), []
+    monkeypatch.setattr(browser.shutil, 'which', lambda exe: f'/usr/bin/{exe}' if exe in installed or exe == 'apt-get' else None)
+    def run(cmd, **kw):
+        calls.append(cmd)
+        if cmd[:2] == ['apt-get', 'install']: installed.update(['chromium', 'chromedriver'])
+        return browser.subprocess.CompletedProcess(cmd, 0, '', '')
+    monkeypatch.setattr(browser.subprocess, 'run', run)
+    monkeypatch.setattr(browser.os, 'geteuid', lambda: 0)
+    assert browser.ensure_chromium() == ('/usr/bin/chromium', '/usr/bin/chromedriver')
+    assert calls == [['apt-get', 'update', '-q'], ['apt-get', 'install', '-y', '-q', 'chromium', 'chromium-driver']]
+    installed.clear()
+    monkeypatch.setattr(browser.os, 'geteuid', lambda: 1000)
+    with pytest.raises(RuntimeError, match=r"need Debian's chromium and chromium-driver .*apt-get install -y chromium chromium-driver"):
+        browser.ensure_chromium()
