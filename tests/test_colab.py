@@ -5,7 +5,7 @@ import nbformat, pytest
 from packaging.requirements import Requirement
 from packaging.version import Version
 from tools import setup_cell
-from tools.notebooks import REPO, execute, lecture_paths
+from tools.notebooks import MARKER, NB_METADATA, REPO, SETUP_METADATA, execute, lecture_paths
 from exp.nb_00 import course_settings
 
 LECTURES = lecture_paths()
@@ -18,6 +18,29 @@ def test_every_lecture_has_the_current_setup_cell_and_badge():
     for p in LECTURES:
         cells = nbformat.read(p, as_version=4).cells
         assert cells[0].source == setup_cell.badge(p.name) and cells[1].source == setup_cell.setup_source(), p.name
+        assert cells[1].metadata == SETUP_METADATA, p.name
+
+
+def test_setup_cell_is_collapsed_under_a_one_line_title():
+    "Colab's form view and JupyterLab show the `#@title` line: one plain sentence that fits on one line."
+    first, second = setup_cell.setup_source().splitlines()[:2]
+    assert re.fullmatch(r'#@title [A-Z][^#\n]{20,92}', first) and not first.endswith('.'), first
+    assert second.startswith(MARKER)
+
+
+def test_check_names_a_lecture_with_stale_metadata(tmp_path, monkeypatch, capsys):
+    src = LECTURES[0]
+    nb = nbformat.read(src, as_version=4)
+    nb.cells[1].metadata = {}
+    nb.metadata.pop('language_info')
+    copy = tmp_path/src.name
+    nbformat.write(nb, copy)
+    monkeypatch.setattr(setup_cell, 'lecture_paths', lambda: [copy])
+    assert setup_cell.main(['--check']) == 1 and src.name in capsys.readouterr().err
+    assert setup_cell.main([]) == 0 and setup_cell.main(['--check']) == 0
+    fixed = nbformat.read(copy, as_version=4)
+    assert fixed.cells[1].metadata == SETUP_METADATA and fixed.metadata == NB_METADATA
+    assert [c.outputs for c in fixed.cells if c.cell_type == 'code'] == [c.outputs for c in nb.cells if c.cell_type == 'code']
 
 
 def test_badge_links_point_at_their_notebooks():

@@ -2,7 +2,7 @@
 import json, os, re, subprocess, sys
 from pathlib import Path
 import nbformat, pytest
-from tools.notebooks import REPO, KERNELSPEC, LEAK, lecture_paths
+from tools.notebooks import REPO, LEAK, NB_METADATA, SETUP_METADATA, lecture_paths
 
 LECTURES = lecture_paths()
 
@@ -10,7 +10,8 @@ LECTURES = lecture_paths()
 @pytest.mark.parametrize('path', LECTURES, ids=lambda p: p.stem)
 def test_committed_format(path):
     nb = json.loads(path.read_text())
-    assert nb['metadata'] == {'kernelspec': KERNELSPEC}, f"{path.name}: notebook metadata must be only the kernelspec"
+    assert nb['metadata'] == NB_METADATA, \
+        f"{path.name}: notebook metadata must be what JupyterLab writes on open ({NB_METADATA}); run `python -m tools.setup_cell`"
     ids = [c.get('id') for c in nb['cells']]
     assert all(ids) and len(set(ids)) == len(ids), f"{path.name}: every cell needs a unique id"
     code = [c for c in nb['cells'] if c['cell_type'] == 'code']
@@ -18,7 +19,8 @@ def test_committed_format(path):
     assert ''.join(code[0]['source']).strip() == f'#| default_exp nb_{nn}' or \
         any(''.join(c['source']).strip() == f'#| default_exp nb_{nn}' for c in code[:2]), f"{path.name}: needs `#| default_exp nb_{nn}`"
     for i, c in enumerate(nb['cells']):
-        assert not c['metadata'], f"{path.name} cell {i}: cell metadata should be empty"
+        if i == 1: assert c['metadata'] == SETUP_METADATA, f"{path.name}: the set-up cell's metadata must be {SETUP_METADATA}"
+        else: assert not c['metadata'], f"{path.name} cell {i}: cell metadata should be empty"
         src = ''.join(c['source'])
         assert not re.search(r'^#\s*export', src, re.M) or re.search(r'^#\| export', src, re.M), \
             f"{path.name} cell {i}: legacy '#export' marker — nbdev 3 silently ignores it; write '#| export'"

@@ -1,7 +1,7 @@
 "The main job's pieces: executing a notebook, naming the failing cell, cleaning, leak detection."
 import nbformat, pytest
 from nbformat.v4 import new_notebook, new_code_cell, new_markdown_cell
-from tools.notebooks import execute, clean_notebook, leaks, failed_cell, lecture_paths
+from tools.notebooks import execute, clean_notebook, leaks, failed_cell, lecture_paths, KERNELSPEC, LANGUAGE_INFO, NB_METADATA, SETUP_METADATA
 from tools import run_course
 
 
@@ -18,11 +18,28 @@ def test_execute_ok_and_clean(tmp_path):
     assert err is None and secs > 0
     assert nb.cells[2].outputs[0].text == '42\n' and nb.cells[2].execution_count == 2
     assert ' at 0x' in nb.cells[1].outputs[0].data['text/plain']
+    assert nb.metadata.language_info == LANGUAGE_INFO  # the kernel's own answer, which JupyterLab also writes on open
     nb.cells[1].metadata['execution'] = {'x': 1}
     clean_notebook(nb)
     assert nb.cells[1].outputs[0].data['text/plain'] == '<__main__.A>'
-    assert nb.metadata == {'kernelspec': {'display_name': 'python3', 'language': 'python', 'name': 'python3'}}
+    assert nb.metadata == NB_METADATA
     assert all(c.metadata == {} for c in nb.cells)
+
+
+def test_clean_keeps_only_the_setup_cells_metadata():
+    nb = new_notebook(cells=[new_code_cell('#@title Set up\n# Course set-up (...)\nx = 1', metadata={'collapsed': True}),
+                             new_code_cell('x = 2\ny = 3\n# Course set-up is mentioned here', metadata={'tags': ['remove-cell']})])
+    clean_notebook(nb)
+    assert nb.cells[0].metadata == SETUP_METADATA and nb.cells[1].metadata == {}
+    nb.cells[0].metadata.tags.append('x')
+    assert SETUP_METADATA['tags'] == ['remove-cell']  # each notebook gets its own copy
+
+
+def test_kernelspec_is_the_installed_kernels():
+    "JupyterLab writes the kernel's display name on open; the committed kernelspec must already say the same."
+    from jupyter_client.kernelspec import KernelSpecManager
+    spec = KernelSpecManager().get_kernel_spec(KERNELSPEC['name'])
+    assert (spec.display_name, spec.language) == (KERNELSPEC['display_name'], KERNELSPEC['language'])
 
 
 def test_clean_joins_split_streams(tmp_path):

@@ -5,14 +5,25 @@ The committed format suits both nbdev-test and nbval: every code cell that has o
 and metadata, object addresses and timings are stripped.
 """
 from __future__ import annotations
-import ast, re, time
+import ast, copy, platform, re, time
 from pathlib import Path
 
 import nbformat
 
 REPO = Path(__file__).resolve().parent.parent
 NBS = REPO/'nbs'
-KERNELSPEC = {'display_name': 'python3', 'language': 'python', 'name': 'python3'}
+# The notebook metadata JupyterLab writes when it opens a lecture with the course's kernel (measured with JupyterLab
+# 4.6.6 and ipykernel 7.4): committing exactly this keeps an opened lecture unmodified. The version is the Python that
+# runs the kernel, i.e. this interpreter.
+KERNELSPEC = {'display_name': 'Python 3 (ipykernel)', 'language': 'python', 'name': 'python3'}
+LANGUAGE_INFO = {'codemirror_mode': {'name': 'ipython', 'version': 3}, 'file_extension': '.py', 'mimetype': 'text/x-python',
+                 'name': 'python', 'nbconvert_exporter': 'python', 'pygments_lexer': 'ipython3',
+                 'version': platform.python_version()}
+NB_METADATA = {'kernelspec': KERNELSPEC, 'language_info': LANGUAGE_INFO}
+MARKER = '# Course set-up'  # in the first lines of the set-up cell (cell 1 of every lecture, see tools.setup_cell)
+# The set-up cell's metadata, the only cell metadata kept: collapsed in JupyterLab and in Colab's form view, and
+# removed from the website (myst-nb's `remove-cell` tag).
+SETUP_METADATA = {'cellView': 'form', 'jupyter': {'source_hidden': True}, 'tags': ['remove-cell']}
 _ADDRESS = re.compile(r' at 0x[0-9a-fA-F]+')
 LEAK = re.compile(r'(/root/|/home/[a-z]|/tmp/|/work/|/Users/|[A-Z]:\\{1,2}Users)')  # one backslash in text, two in JSON
 
@@ -49,12 +60,23 @@ def _merge_streams(outputs: list) -> list:
     return merged
 
 
-def clean_notebook(nb) -> None:
-    "Strip machine-specific metadata and object addresses from `nb` in place, join split streams; keep outputs and counts."
-    nb.metadata = nbformat.from_dict({'kernelspec': dict(KERNELSPEC)})
+def is_setup_cell(cell) -> bool:
+    "Is `cell` the course's set-up cell (a code cell with the set-up marker in its first two lines)?"
+    return cell.cell_type == 'code' and any(l.startswith(MARKER) for l in cell.source.splitlines()[:2])
+
+
+def clean_metadata(nb) -> None:
+    "Give `nb` the committed metadata in place: `NB_METADATA`, `SETUP_METADATA` on the set-up cell, none on other cells."
+    nb.metadata = nbformat.from_dict(copy.deepcopy(NB_METADATA))
     nb.nbformat, nb.nbformat_minor = 4, 5
     for cell in nb.cells:
-        cell.metadata = nbformat.from_dict({})
+        cell.metadata = nbformat.from_dict(copy.deepcopy(SETUP_METADATA) if is_setup_cell(cell) else {})
+
+
+def clean_notebook(nb) -> None:
+    "Strip machine-specific metadata and object addresses from `nb` in place, join split streams; keep outputs and counts."
+    clean_metadata(nb)
+    for cell in nb.cells:
         if 'outputs' in cell: cell.outputs = _merge_streams(cell.outputs)
         for out in cell.get('outputs', []):
             if 'metadata' in out: out.metadata = nbformat.from_dict({})

@@ -1,34 +1,39 @@
-"""Write or refresh the first cells of every lecture: the "Open in Colab" badge and the set-up cell.
+"""Write or refresh the first cells of every lecture (the "Open in Colab" badge and the set-up cell) and its metadata.
 
     python -m tools.setup_cell           # rewrite nbs/NN_*.ipynb where they differ
-    python -m tools.setup_cell --check   # exit 1 and name the lectures whose cells are missing or stale
+    python -m tools.setup_cell --check   # exit 1 and name the lectures whose cells or metadata are missing or stale
 
-The set-up cell is identical in every lecture. In Colab it clones the course at the repository and branch named in
-settings.ini into the session (once; a re-run reuses the clone), installs only packages the runtime lacks — with
-every package it has pinned, so pip never replaces Colab's torch and no restart is needed — puts the course on
-`sys.path` and moves into the clone's `nbs/`, where lectures run locally too. Locally it
+Only the first two cells and the metadata (notebook-level, and cells' as `tools.notebooks.clean_metadata` rules) are
+rewritten; outputs stay as they are, so no lecture is re-executed.
+
+The set-up cell is identical in every lecture and collapsed (its metadata: JupyterLab's `source_hidden`, Colab's form
+view under the `#@title` line, and a `remove-cell` tag that keeps it off the website). In Colab it clones the course
+at the repository and branch named in settings.ini into the session (once; a re-run reuses the clone), installs only
+packages the runtime lacks — with every package it has pinned, so pip never replaces Colab's torch and no restart is
+needed — puts the course on `sys.path` and moves into the clone's `nbs/`, where lectures run locally too. Locally it
 finds the repository root above the notebook's folder. Both ways it also sets PYTHONPATH, so shell commands like
 `!python -m helpers.train_model` find the course too. DLF_REPO_URL and DLF_COURSE_DIR override the clone's source and
 place (the tests point them at a local bare clone).
 """
 from __future__ import annotations
-import argparse, sys
+import argparse, copy, sys
 
 import nbformat
 
 from exp.nb_00 import course_settings
-from tools.notebooks import lecture_paths
+from tools.notebooks import MARKER, clean_metadata, is_setup_cell, lecture_paths
 
 BADGE_IMG = 'https://colab.research.google.com/assets/colab-badge.svg'
-MARKER = '# Course set-up'
+# The first line: the collapsed cell's title in Colab's form view and in JupyterLab (where it must fit on one line).
+TITLE = '#@title Set up the course: in Colab fetch it and install what is missing, locally find it'
 # import name -> distribution name, for everything in pyproject's dependencies (a test keeps the two in step)
 MODULES = {'torch': 'torch', 'torchvision': 'torchvision', 'numpy': 'numpy', 'pandas': 'pandas',
            'matplotlib': 'matplotlib', 'PIL': 'pillow', 'tqdm': 'tqdm', 'sklearn': 'scikit-learn',
-           'mlxtend': 'mlxtend', 'yaml': 'pyyaml'}
+           'mlxtend': 'mlxtend', 'yaml': 'pyyaml', 'ipywidgets': 'ipywidgets'}
 
 TEMPLATE = '''\
+{title}
 {marker} (the same in every lecture; written by `python -m tools.setup_cell` from settings.ini, do not edit).
-# In Colab: fetch the course and install only what the runtime lacks. Locally: find the repository above this folder.
 import importlib.metadata, importlib.util, os, subprocess, sys, tempfile
 from pathlib import Path
 
@@ -62,7 +67,7 @@ os.environ['PYTHONPATH'] = os.pathsep.join(dict.fromkeys([_root, *filter(None, o
 def setup_source() -> str:
     "The set-up cell's source, with the repository coordinates from settings.ini."
     c = course_settings()['course']
-    return TEMPLATE.format(marker=MARKER, user=c['repo_user'], repo=c['repo_name'], branch=c['branch'], modules=MODULES)
+    return TEMPLATE.format(title=TITLE, marker=MARKER, user=c['repo_user'], repo=c['repo_name'], branch=c['branch'], modules=MODULES)
 
 
 def colab_url(nb_name: str) -> str:
@@ -77,23 +82,25 @@ def badge(nb_name: str) -> str:
 
 
 def _is_badge(cell): return cell.cell_type == 'markdown' and cell.source.startswith('[![Open In Colab]')
-def _is_setup(cell): return cell.cell_type == 'code' and cell.source.startswith(MARKER)
 
 
 def refresh(nb, nb_name: str) -> bool:
-    "Make cells 0 and 1 of `nb` the badge and the set-up cell (replacing old ones); True if anything changed."
-    before = [(c.cell_type, c.source) for c in nb.cells]
-    old = [c for c in nb.cells if _is_badge(c) or _is_setup(c)]
+    "Make cells 0 and 1 the badge and the set-up cell (replacing old ones), give `nb` the committed metadata; changed?"
+    state = lambda: copy.deepcopy([nb.metadata, [(c.cell_type, c.source, c.metadata) for c in nb.cells]])
+    before = state()
+    old = [c for c in nb.cells if _is_badge(c) or is_setup_cell(c)]
     ids = {('b' if _is_badge(c) else 's'): c.get('id') for c in old}
+    count = next((c.execution_count for c in old if is_setup_cell(c)), None)
     nb.cells = [c for c in nb.cells if c not in old]
     b = nbformat.v4.new_markdown_cell(badge(nb_name)); b.id = ids.get('b') or 'colab-badge'
-    s = nbformat.v4.new_code_cell(setup_source()); s.id = ids.get('s') or 'course-setup'
+    s = nbformat.v4.new_code_cell(setup_source(), execution_count=count); s.id = ids.get('s') or 'course-setup'
     nb.cells[:0] = [b, s]
-    return before != [(c.cell_type, c.source) for c in nb.cells]
+    clean_metadata(nb)
+    return before != state()
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description="Write or check the Colab badge and set-up cell of every lecture.")
+    p = argparse.ArgumentParser(description="Write or check the Colab badge, the set-up cell and the metadata of every lecture.")
     p.add_argument('--check', action='store_true', help="only check; exit 1 naming the lectures that are stale")
     a = p.parse_args(argv)
     stale = []
@@ -103,7 +110,7 @@ def main(argv=None) -> int:
             stale.append(path.name)
             if not a.check: nbformat.write(nb, path)
     if a.check and stale:
-        print(f"Set-up cell or badge missing or stale in: {', '.join(stale)}. Run `python -m tools.setup_cell`.", file=sys.stderr)
+        print(f"Set-up cell, badge or metadata missing or stale in: {', '.join(stale)}. Run `python -m tools.setup_cell`.", file=sys.stderr)
         return 1
     print(f"{'stale' if a.check else 'refreshed'}: {', '.join(stale) or 'none'}")
     return 0
