@@ -28,7 +28,7 @@ def lecture(*cells):
 
 GOOD = ('md:## Training', 'history = fit(3, model, loss_func, opt, *dls)', 'lr = max(lrs, key=score.get)',
         'md:## The test set, read once', 'x_test, y_test = get_test_data()\nprint(compute_accuracy(model, test_dl))',
-        'md:## Summary', 'def answer(x): raise NotImplementedError', "check('04', 'answer', answer);")
+        'md:## Summary', 'def answer(x): raise NotImplementedError', "solved = check('04', 'answer', answer)")
 
 
 def test_the_rule_passes_a_lecture_that_follows_it():
