@@ -43,7 +43,7 @@ _AS_RGB = ('RGBA', 'RGBX', 'RGBa', 'P', 'PA', 'CMYK', 'YCbCr')
 
 def _image_tensor(path) -> torch.Tensor:
     """Image file → float C×H×W in [0, 1]. 8-bit grey (L, 1, LA) and colour (RGB; P, RGBA, CMYK, … converted to RGB)
-    are divided by 255, as `transforms.ToTensor` does; 16-bit grey (I;16, I) by 65535; 32-bit float grey (F) must
+    are divided by 255, as `transforms.v2.ToDtype(..., scale=True)` does; 16-bit grey (I;16, I) by 65535; 32-bit float grey (F) must
     already lie in [0, 1]. Transparency is dropped. Any other mode, or values out of range: ValueError."""
     with Image.open(path) as im:
         mode = im.mode
