@@ -401,3 +401,40 @@ def test_show_examples_rgb_class_names_and_rows():
     assert not model.training
     rows = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.rand(3, 784), torch.tensor([1, 2, 3])), batch_size=3)
     assert len(show_examples(MLP(), rows, ncols=3).axes) == 3
+
+
+# --- facts lecture 05 states about transforms.v2 and worker processes (issue 12) -----------------------------------------
+
+def test_v2_to_image_and_to_dtype_scale_like_the_data_set():
+    from torchvision.transforms import v2
+    from PIL import Image
+    import warnings
+    root = data_dir()/course_settings()['data']['digits_png']
+    ds = CSVImageDataset(root/'train.csv', root/'train')
+    with Image.open(ds.files[0]) as im:
+        scaled = v2.Compose([v2.ToImage(), v2.ToDtype(torch.float32, scale=True)])(im)
+        unscaled = v2.Compose([v2.ToImage(), v2.ToDtype(torch.float32, scale=False)])(im)
+    assert scaled.shape == (1, 28, 28) and scaled.dtype == torch.float32
+    assert torch.allclose(scaled, ds[0][0], atol=1e-6) and unscaled.max() > 1 and torch.allclose(unscaled / 255, scaled, atol=1e-6)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        v2.ToTensor()
+    assert any('deprecated' in str(w.message) for w in caught)  # what the lecture shows
+
+
+def test_dataloader_default_batch_size_is_one():
+    assert torch.utils.data.DataLoader(list(range(3))).batch_size == 1
+
+
+@pytest.mark.parametrize('method, works', [('fork', True), ('spawn', False)])
+def test_a_data_set_class_from_main_needs_fork_for_workers(method, works):
+    "The lecture's claim: workers started by spawn (or forkserver) cannot import a class defined in __main__ (a notebook)."
+    import subprocess, sys
+    code = ("import torch, torch.utils.data as tud\n"
+            "class Numbers(tud.Dataset):\n"
+            "    def __len__(self): return 4\n"
+            "    def __getitem__(self, i): return torch.tensor(i)\n"
+            f"print([b.tolist() for b in tud.DataLoader(Numbers(), batch_size=2, num_workers=1, multiprocessing_context={method!r})])\n")
+    r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=120)
+    if works: assert r.returncode == 0 and r.stdout.strip() == '[[0, 1], [2, 3]]', r.stderr[-2000:]
+    else: assert r.returncode != 0 and "Can't get attribute 'Numbers' on <module '__main__'" in r.stderr

@@ -126,7 +126,8 @@ def execute(path: Path, timeout: int = 1200, cwd: Path = None):
 # The splits rule (DESIGN.md): validation drives every choice; the test split is read once, at the end of a lecture.
 TEST_SPLIT_READERS = ('get_test_data',)  # the only functions that hand out a test split (lecture 01)
 _TEST_READ = re.compile(r'\b(?:' + '|'.join(TEST_SPLIT_READERS) + r')\s*\(|\bidx_digits\([^)]*train\s*=\s*False'
-                        r'''|\bembedded_split\([^)]*\)\s*\[\s*['"]test['"]''')
+                        r'''|\bembedded_split\([^)]*\)\s*\[\s*['"]test['"]'''
+                        r'|\btest_ds\s*\[')  # indexing a lecture's own test split (lecture 06's `test_ds`)
 # Calls that train or choose: none may run after the test split was read.
 TRAIN_OR_CHOOSE = {'fit', 'train', 'train_scratch', 'train_epoch', 'train_model', 'train_network', 'backward', 'step',
                    'max', 'min', 'argmax', 'argmin', 'idxmax', 'idxmin', 'sorted', 'nlargest', 'nsmallest'}
