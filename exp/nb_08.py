@@ -126,7 +126,7 @@ def decoupled_wd(p, d, state, hp):
     return d
 
 # %% ../nbs/08_optimizers.ipynb #21f7441b
-def sgd(params, lr: float = 0.1, momentum: float = 0.0, nesterov: bool = False, weight_decay: float = 0.0,
+def sgd(params, lr: float = 1e-3, momentum: float = 0.0, nesterov: bool = False, weight_decay: float = 0.0,
         decoupled: bool = False) -> GeneralOptimizer:
     "SGD, with momentum (`nesterov`) and weight decay as an L2 penalty or (`decoupled`) shrinking the weights."
     return GeneralOptimizer(params, [decoupled_wd if decoupled else l2_reg, momentum_step, sgd_step], lr=lr,
