@@ -129,6 +129,7 @@ def decoupled_wd(p, d, state, hp):
 def sgd(params, lr: float = 1e-3, momentum: float = 0.0, nesterov: bool = False, weight_decay: float = 0.0,
         decoupled: bool = False) -> GeneralOptimizer:
     "SGD, with momentum (`nesterov`) and weight decay as an L2 penalty or (`decoupled`) shrinking the weights."
+    if nesterov and not momentum: raise ValueError("nesterov=True needs a momentum > 0 (Nesterov is a kind of momentum).")
     return GeneralOptimizer(params, [decoupled_wd if decoupled else l2_reg, momentum_step, sgd_step], lr=lr,
                             momentum=momentum, nesterov=nesterov, weight_decay=weight_decay)
 

@@ -122,6 +122,7 @@ def test_parameters_without_gradient_are_left_alone():
     (lambda m: sgd([{'params': m.parameters(), 'betas': (0.9, 0.99)}]), "unknown hyper-parameter\\(s\\) \\['betas'\\]"),
     (lambda m: sgd([{'params': [m.out.bias]}, {'params': [m.out.bias]}]), 'appears in two groups'),
     (lambda m: sgd([]), 'got no parameters'),
+    (lambda m: sgd(m.parameters(), nesterov=True), 'nesterov=True needs a momentum > 0'),
     (lambda m: sgd([{'lr': 0.1}]), "a dict with a 'params' list"),
 ])
 def test_bad_hyper_parameters_and_groups_are_clear_errors(make, match):
