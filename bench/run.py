@@ -8,7 +8,8 @@ Sections: 1 `training` — samples/s of the Learner, get_dls+fit and train_model
 at batch sizes 64/128/256, and the fraction of a matmul-measured FLOP ceiling; 2 `loading` — images/s of the PNG
 loaders plain, with 2 workers, cached, and of in-memory tensors; 3 `fashion` — time to accuracy on full Fashion-MNIST,
 the course's MLP vs scikit-learn's MLPClassifier (needs Debian's dataset-fashion-mnist, else skipped); 4 `course` —
-seconds per lecture and in total, quick and default mode, a fresh kernel each.
+seconds per lecture and in total, quick and default mode, a fresh kernel each; 5 `optimizers` — time per step of the
+course's Adam (lecture 08) against torch.optim.Adam (default, foreach=False, foreach=True) on the course MLP.
 
 Every figure is the median of several measurements, printed with its min–max; compared methods run alternately.
 """
@@ -23,7 +24,7 @@ from bench.timing import Section, machine
 
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH/'results.md'
-SECTIONS = ('training', 'loading', 'fashion', 'course')
+SECTIONS = ('training', 'loading', 'fashion', 'course', 'optimizers')
 
 
 def run_section(name: str, a) -> Section:
@@ -39,6 +40,9 @@ def run_section(name: str, a) -> Section:
         from bench.fashion import fashion_section
         if a.quick: return fashion_section(1, 1, n_train=2000, n_test=1000, epochs=2, sklearn_max_iter=3)
         return fashion_section(a.fashion_repeats, a.sklearn_repeats)
+    if name == 'optimizers':
+        from bench.optimizers import optimizers_section
+        return optimizers_section(repeats=a.repeats + 2, steps=20 if a.quick else 200)
     from bench.course import course_section
     lectures = a.lectures or (['00'] if a.quick else [])
     return course_section({'quick': a.course_repeats[0], 'default': a.course_repeats[1]}, lectures)
@@ -79,7 +83,8 @@ def main(argv=None) -> int:
                                 epilog=__doc__.split('\n', 1)[1])
     p.add_argument('--sections', nargs='+', choices=SECTIONS, default=list(SECTIONS), help="sections to run (default: all)")
     p.add_argument('--quick', action='store_true', help="tiny sizes and one lecture: a smoke test of the code paths, not a benchmark")
-    p.add_argument('--repeats', type=count, default=None, help="measurements per figure in sections 1-2 (default 5; quick 2)")
+    p.add_argument('--repeats', type=count, default=None,
+                   help="measurements per figure in sections 1-2, and 2 more in section 5 (default 5; quick 2)")
     p.add_argument('--fashion-repeats', type=count, default=3, help="course MLP runs (seeds) in section 3 (default 3)")
     p.add_argument('--sklearn-repeats', type=count, default=2, help="scikit-learn runs in section 3, 1-2 min each (default 2)")
     p.add_argument('--course-repeats', type=count, nargs=2, default=[2, 2], metavar=('QUICK', 'DEFAULT'),

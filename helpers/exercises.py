@@ -160,3 +160,19 @@ def _smoothing_key(smoothing_key):
         try: check_settings(base | {'label_smoothing': bad}, schema=schema)
         except SettingsError as e: assert 'label_smoothing' in str(e), f"the message for {bad!r} should name the key: {e}"
         else: raise AssertionError(f"label_smoothing: {bad!r} should be refused (a fraction in [0, 1))")
+
+
+@exercise('08', 'adagrad_step')
+def _adagrad_step(adagrad_step):
+    "adagrad_step(p, d, state, hp) as the only step of a GeneralOptimizer, checked step by step against torch.optim.Adagrad."
+    from exp.nb_08 import GeneralOptimizer, compare_optimizers
+    g = torch.Generator().manual_seed(8)
+    x, y = torch.rand(256, 784, generator=g), torch.randint(0, 10, (256,), generator=g)
+    diffs = compare_optimizers(lambda m: GeneralOptimizer(m.parameters(), [adagrad_step], lr=0.05, eps=1e-10),
+                               lambda m: torch.optim.Adagrad(m.parameters(), lr=0.05, eps=1e-10), x, y, steps=20, bs=32)
+    worst = max(diffs)
+    assert worst == worst, "the parameters became NaN: check the division (is ε added to the root?)"
+    first = next((i for i, d in enumerate(diffs) if d > 1e-6), None)
+    assert first is None, (f"after step {first + 1} a parameter differs from torch.optim.Adagrad's by {diffs[first]:.2g} "
+                           f"(largest over 20 steps {worst:.2g}); compare with the rule: s is the sum of all squared gradients so far, "
+                           "the step lr·d/(√s + ε)")

@@ -1,7 +1,8 @@
 """Training: models, devices, seeds, the training loops, the Learner and its callbacks, learning-rate schedules and the
-training command's settings, logging and run records (re-exported from `exp`, each loaded only when used).
+training command's settings, logging and run records, the optimizers built from scratch, their schedules and the
+learning-rate finder (re-exported from `exp`, each loaded only when used).
 
-    from helpers.training import MLP, default_device, set_all_seeds, train_model, Learner, MetricsCB
+    from helpers.training import MLP, default_device, set_all_seeds, train_model, Learner, MetricsCB, adamw, lr_find
 """
 from helpers._lazy import lazy_exports
 
@@ -16,4 +17,7 @@ __all__, __getattr__, __dir__ = lazy_exports(__name__, {
               'train_network'],
     'nb_07': ['SettingsError', 'Key', 'check_settings', 'load_settings', 'settings_help', 'setup_logging', 'save_yaml',
               'resolve_device', 'make_optimizer', 'versions', 'prepare_training', 'make_learner', 'train_from_settings'],
+    'nb_08': ['check_hypers', 'GeneralOptimizer', 'sgd_step', 'compare_optimizers', 'momentum_step', 'l2_reg', 'decoupled_wd',
+              'sgd', 'rmsprop_step', 'rmsprop', 'adam_step', 'adam', 'decay_groups', 'adamw', 'cos_anneal', 'warmup_cosine',
+              'one_cycle', 'set_hyper', 'HyperScheduleCB', 'LRFinderCB', 'LRFindResult', 'lr_find', 'state_per_param'],
 })

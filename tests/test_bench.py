@@ -6,7 +6,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 import exp.nb_05
 from exp.nb_01 import embedded_digits, to_float_rows
 from tools.notebooks import REPO
-from bench import course, fashion, loading, run, training
+from bench import course, fashion, loading, optimizers, run, training
 from bench.timing import Row, Section, Target, interleaved, rate, ratios
 
 
@@ -50,6 +50,26 @@ def test_course_paths_train():
     for f in (training.course_train_model, training.course_learner, training.course_fit):
         assert f(x, yt[:64], v, yv[:16], bs=32, epochs=1) is None
     assert training.FLOP_PER_SAMPLE == 319_600
+
+
+def test_optimizers_section_tiny():
+    s = optimizers.optimizers_section(repeats=2, steps=3)
+    names = [r.name for r in s.rows]
+    assert names[:4] == [f'{m}: time per step' for m in optimizers.METHODS]
+    assert names[4:] == ['course adam / torch Adam, default', 'course adam / torch Adam, foreach=False',
+                         'course adam / torch Adam, foreach=True'] and finite_positive(s.rows)
+    assert all(len(r.values) == 2 for r in s.rows)
+    t = s.targets[0]
+    assert t.bound == 2.0 and t.op == '<=' and t.measured == s.rows[4].median and 'foreach' in s.notes[0]
+
+
+def test_optimizers_section_times_the_same_update():
+    "The timed optimizers make the same Adam step (so the comparison is fair): equal weights after 3 steps."
+    opts = {name: optimizers.ready(make) for name, make in optimizers.METHODS.items()}
+    for o in opts.values():
+        for _ in range(3): o.step()
+    weights = [torch.cat([p.detach().flatten() for p in o.param_groups[0]['params']]) for o in opts.values()]
+    assert all(torch.allclose(w, weights[0], atol=1e-6) for w in weights[1:])
 
 
 def test_loading_section_tiny():

@@ -6,7 +6,7 @@ import nbformat, pytest, torch
 from helpers.exercises import CHECKS, check
 from tools.notebooks import lecture_paths
 
-WITH_EXERCISES = ['00', '01', '02', '03', '04', '05', '06', '07']  # extend as lectures gain exercises
+WITH_EXERCISES = ['00', '01', '02', '03', '04', '05', '06', '07', '08']  # extend as lectures gain exercises
 
 
 def _not_implemented(*args, **kwargs): raise NotImplementedError
@@ -29,6 +29,8 @@ WRONG = {
     ('07', 'smoothing_key'): [lambda: __import__('exp.nb_07').nb_07.Key(float, 0.0, 'no rule'),  # accepts 1.0
                               lambda: __import__('exp.nb_07').nb_07.Key(float, 0.1, 'wrong default', check=lambda v: 0 <= v < 1),
                               lambda: 'label_smoothing: 0.0'],
+    ('08', 'adagrad_step'): [lambda p, d, state, hp: p.add_(d, alpha=-hp['lr']),  # plain SGD: no accumulated squares
+                             lambda p, d, state, hp: p.addcdiv_(d, (d * d).sqrt().add_(hp['eps']), value=-hp['lr'])],  # no memory
     ('06', 'cosine_lr'): [lambda t, lr0, lr_end, epochs: lr0 - (lr0 - lr_end) * t / (epochs - 1),  # linear, not cosine
                           lambda t, lr0, lr_end, epochs: 0.5 * lr0 * (1 + __import__('math').cos(__import__('math').pi * t / epochs))],
 }
