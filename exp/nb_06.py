@@ -12,7 +12,7 @@ from . import nb_05 as _previous
 __all__ = _previous.__all__ + globals().get('__all__', [])
 
 # %% ../nbs/06_training_loops.ipynb #041087d2
-import logging, tempfile, time
+import logging, math, tempfile, time
 from pathlib import Path
 from typing import Callable
 import pandas as pd
@@ -169,7 +169,7 @@ class FiniteLossCB(Callback):
     "Stops with a clear error at the first loss that is NaN or infinite, before it can change the weights."
     order = -5
     def after_loss(self, learn):
-        if not torch.isfinite(learn.loss).all():
+        if not math.isfinite(learn.loss.item()):
             raise FloatingPointError(
                 f"the loss is {learn.loss.item()} in epoch {learn.epoch + 1}, {'training' if learn.training else 'validation'} "
                 f"batch {learn.iter}: look for NaN or infinite values in the inputs or targets, or lower the learning rate. "
@@ -186,7 +186,7 @@ def history_frame(rows: list) -> pd.DataFrame:
 
 class MetricsCB(Callback):
     """Records the history — `learn.history`, one dict per epoch (see `HISTORY_COLUMNS`) — and every training batch's
-    loss (`learn.batch_losses`). Losses are means over the samples of a pass; accuracy is in percent; each
+    loss (`learn.batch_losses`, extended after each training pass). Losses are means over the samples of a pass; accuracy is in percent; each
     `score_funcs` entry `name: f(y_true, y_pred)` (NumPy arrays, e.g. scikit-learn's metrics) adds `train_<name>`
     and `valid_<name>`. Training figures are measured during the training pass, as the model changes."""
     order = 0
@@ -198,18 +198,19 @@ class MetricsCB(Callback):
         self.learn, self.t0 = learn, time.perf_counter()
         learn.history, learn.batch_losses = [], []
     def before_epoch(self, learn): self.row = {'epoch': learn.epoch, 'lr': learn.opt.param_groups[0]['lr']}
-    def _reset(self, learn): self.total, self.n, self.correct, self.ys, self.outs = 0.0, 0, 0.0, [], []
+    def _reset(self, learn): self.losses, self.sizes, self.guesses, self.targets, self.ys, self.outs = [], [], [], [], [], []
     before_train = before_validate = _reset
-    def after_batch(self, learn):
-        loss, n = learn.loss.item(), len(learn.yb)
-        self.total, self.n = self.total + loss * n, self.n + n
-        if learn.training: learn.batch_losses.append(loss)
-        if self.accuracy: self.correct += float((learn.preds.argmax(dim=1) == learn.yb).sum())
+    def after_batch(self, learn):  # tensors only: nothing here waits for the device
+        self.losses.append(learn.loss.detach()); self.sizes.append(len(learn.yb))
+        if self.accuracy: self.guesses.append(learn.preds.argmax(dim=1)); self.targets.append(learn.yb)
         if self.score_funcs: self.ys.append(learn.yb.detach().cpu()); self.outs.append(learn.preds.detach().cpu())
     def _summary(self, split: str) -> dict:
-        if self.n == 0: raise ValueError(f"the {split} loader yielded no batches.")
-        r = {f'{split}_loss': self.total / self.n}
-        if self.accuracy: r[f'{split}_acc'] = 100 * self.correct / self.n
+        if not self.sizes: raise ValueError(f"the {split} loader yielded no batches.")
+        losses, n, total = torch.stack(self.losses).tolist(), sum(self.sizes), 0.0
+        if split == 'train': self.learn.batch_losses += losses
+        for loss, size in zip(losses, self.sizes): total += loss * size  # batch means weighted by batch size
+        r = {f'{split}_loss': total / n}
+        if self.accuracy: r[f'{split}_acc'] = 100 * float((torch.cat(self.guesses) == torch.cat(self.targets)).sum()) / n
         if self.score_funcs:
             y, out = torch.cat(self.ys).numpy(), torch.cat(self.outs).numpy()
             r.update({f'{split}_{name}': float(f(y, out)) for name, f in self.score_funcs.items()})
@@ -353,10 +354,13 @@ class LoggingCB(Callback):
         self.log, self.every = (log.info if isinstance(log, logging.Logger) else log), every
     def before_fit(self, learn):
         if not hasattr(learn, 'batch_losses'): raise ValueError("LoggingCB logs what MetricsCB records: add a MetricsCB too.")
+        self.seen = None  # training batches so far, counted over the whole run (a resumed one too)
     def after_batch(self, learn):
-        if learn.training and (len(learn.batch_losses) - 1) % self.every == 0:
+        if not learn.training: return
+        self.seen = (len(learn.batch_losses) if self.seen is None else self.seen) + 1
+        if (self.seen - 1) % self.every == 0:
             self.log(f"epoch {learn.epoch + 1:03d}/{learn.n_epochs:03d} | batch {learn.iter:04d}/{_n_batches(learn.dl) or 0:04d} "
-                     f"| loss {learn.batch_losses[-1]:.4f}")
+                     f"| loss {learn.loss.item():.4f}")
     def after_epoch(self, learn):
         r = learn.history[-1]
         figures = ' | '.join(f"{k.replace('_', ' ')} {v:.2f}%" if k.endswith('_acc') else f"{k.replace('_', ' ')} {v:.4f}"

@@ -35,12 +35,13 @@ def test_training_section_tiny():
     s = training.training_section(batch_sizes=(32,), repeats=2, n_train=96, epochs=1, matmul_n=64, matmul_time=0.0)
     names = [r.name for r in s.rows]
     assert 'bs 32: slicing loop (baseline)' in names and 'bs 32: get_dls + fit / slicing' in names
-    assert 'bs 32: Learner (device, finite loss, metrics) / shuffled hand-written loop' in names
+    assert 'bs 32: Learner + MetricsCB (the history) / shuffled hand-written loop' in names
+    assert "bs 32: Learner with the command's per-batch callbacks (device, finite loss, metrics) / slicing" in names
     assert 'bs 32: one do-nothing callback on every event, per batch' in names
     rates = [r for r in s.rows if r.unit in ('samples/s', '×', 'GFLOP/s')]
     assert any(n.startswith('FLOP ceiling') for n in names) and finite_positive(rates)
     assert all(len(r.values) == 2 and all(math.isfinite(v) for v in r.values) for r in s.rows)  # costs may be < 0 in noise
-    assert [t.name for t in s.targets] == ['bs 32: course: Learner (device, finite loss, metrics) / slicing loop',
+    assert [t.name for t in s.targets] == ['bs 32: course: Learner + MetricsCB (the history) / slicing loop',
                                            'bs 32: course: get_dls + fit / slicing loop']
 
 
