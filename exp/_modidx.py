@@ -194,6 +194,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                            'exp.nb_07.load_settings': ('scripts.html#load_settings', 'exp/nb_07.py'),
                            'exp.nb_07.make_learner': ('scripts.html#make_learner', 'exp/nb_07.py'),
                            'exp.nb_07.make_optimizer': ('scripts.html#make_optimizer', 'exp/nb_07.py'),
+                           'exp.nb_07.make_schedule': ('scripts.html#make_schedule', 'exp/nb_07.py'),
                            'exp.nb_07.plot_results': ('scripts.html#plot_results', 'exp/nb_07.py'),
                            'exp.nb_07.prepare_training': ('scripts.html#prepare_training', 'exp/nb_07.py'),
                            'exp.nb_07.resolve_device': ('scripts.html#resolve_device', 'exp/nb_07.py'),

@@ -51,8 +51,8 @@ def test_defaults_filled_and_types():
     ("num_epochs: 2\nbatch_size: 32\nlearning_rate: .inf\n", ["key 'learning_rate' cannot be inf", 'Allowed: a number > 0']),
     ("num_epochs: 2\nbatch_size: 32\nlearning_rate: 0.1\nmomentum: .nan\n", ["key 'momentum' cannot be nan", 'in [0, 1)']),
     ("num_epochs: 2\nbatch_size: 32\nlearning_rate: 0.1\ndataset: cifar\n", ["key 'dataset' cannot be 'cifar'", 'Allowed: one of embedded, mnist, fashion']),
-    ("num_epochs: 2\nbatch_size: 32\nlearning_rate: 0.1\noptimizer: adagrad\n", ["key 'optimizer' cannot be 'adagrad'", 'Allowed: one of sgd, adam']),
-    ("num_epochs: 2\nbatch_size: 32\nlearning_rate: 0.1\noptimizer: adam\nmomentum: 0.9\n", ["key 'momentum' is used by optimizer 'sgd' only"]),
+    ("num_epochs: 2\nbatch_size: 32\nlearning_rate: 0.1\noptimizer: adagrad\n", ["key 'optimizer' cannot be 'adagrad'", 'Allowed: one of sgd, adam, adamw, rmsprop']),
+    ("num_epochs: 2\nbatch_size: 32\nlearning_rate: 0.1\noptimizer: adam\nmomentum: 0.9\n", ["key 'momentum' is used by optimizers 'sgd' and 'rmsprop' only"]),
     ("num_epochs: 2\nbatch_size: 32\nlearning_rate: 0.1\ndevice: tpu\n", ["key 'device' cannot be 'tpu'", 'one of auto, cpu, cuda, mps']),
     ("- num_epochs: 2\n", ['expected `key: value` lines at the top level, found list']),
     ("", ["missing key 'num_epochs'"]),
@@ -174,3 +174,23 @@ def test_train_from_settings(tmp_path):
     assert len(r['minibatch_loss']) == n * -(-r['run']['sizes']['train'] // s['batch_size'])
     assert lines[0] == 'settings: ' + ', '.join(f'{k}={v}' for k, v in s.items())
     assert f"test accuracy {r['test_acc']:.2f}%" in lines and lines[-1].startswith('wrote results.yaml')
+
+
+@pytest.mark.parametrize('name, cls', [('adamw', torch.optim.AdamW), ('rmsprop', torch.optim.RMSprop), ('adam', torch.optim.Adam)])
+def test_make_optimizer_names_torch_optimizers(name, cls):
+    p = [torch.nn.Parameter(torch.zeros(2))]
+    s = check_settings(dict(MINIMAL, optimizer=name, weight_decay=0.01, **({'momentum': 0.5} if name == 'rmsprop' else {})))
+    opt = make_optimizer(p, s)
+    assert type(opt) is cls and opt.defaults['weight_decay'] == 0.01 and opt.defaults['lr'] == s['learning_rate']
+    if name == 'rmsprop': assert opt.defaults['momentum'] == 0.5
+
+
+@pytest.mark.parametrize('schedule', ['one_cycle', 'cosine'])
+def test_the_settings_schedule_is_stepped_per_batch(schedule, tmp_path):
+    s = load_settings(SETTINGS/'quick.yaml') | {'schedule': schedule}
+    r = train_from_settings(s, tmp_path/'out', log=lambda m: None)
+    lrs = [row['lr'] for row in r['history']]
+    if schedule == 'one_cycle': assert lrs[0] == pytest.approx(s['learning_rate'] / 25)  # OneCycleLR starts at max_lr / 25
+    else: assert lrs[0] == s['learning_rate'] and lrs[1] < lrs[0]  # cosine: from learning_rate down, every batch
+    t = prepare_training(s, lambda m: None)
+    assert nb_07.make_schedule(s, 10) is not None and nb_07.make_schedule(dict(s, schedule='constant'), 10) is None

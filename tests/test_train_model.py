@@ -130,7 +130,7 @@ BAD = [("num_epochs: 2\nbatch_size: 32\nlearning_rat: 0.1\n", ["unknown key 'lea
        ("num_epochs: 2\nbatch_size: '32'\nlearning_rate: 0.1\n", ["key 'batch_size' must be an integer, got '32'", 'Allowed: an integer >= 1']),
        ("num_epochs: 2\nbatch_size: -32\nlearning_rate: 0.1\n", ["key 'batch_size' cannot be -32", 'Allowed: an integer >= 1']),
        ("num_epochs: 2\nbatch_size: 32\nlearning_rate: 0.1\ndataset: cifar\n", ["key 'dataset' cannot be 'cifar'", 'one of embedded, mnist, fashion']),
-       ("num_epochs: 2\nbatch_size: 32\nlearning_rate: 0.1\noptimizer: rmsprop\n", ["key 'optimizer' cannot be 'rmsprop'", 'one of sgd, adam'])]
+       ("num_epochs: 2\nbatch_size: 32\nlearning_rate: 0.1\noptimizer: adagrad\n", ["key 'optimizer' cannot be 'adagrad'", 'one of sgd, adam, adamw, rmsprop'])]
 
 
 @pytest.mark.parametrize('text,fragments', BAD, ids=['unknown key', 'missing key', 'wrong type', 'negative', 'dataset', 'optimizer'])
