@@ -102,11 +102,13 @@ def _read_mode(d: Path):
 
 
 def _written_by_command(f: Path) -> bool:
-    "Whether settings file `f` is exactly what the command writes (every key, defaults filled in, no comments)."
+    """Whether settings file `f` reads as the command writes its settings: plain `key: value` lines exactly as
+    `yaml.safe_dump` makes them, no comments — also when an earlier version of the course had other keys."""
     try:
         text = f.read_text()
-        return text == yaml.safe_dump(load_settings(f), sort_keys=False)
-    except (OSError, UnicodeDecodeError, SettingsError): return False
+        raw = yaml.safe_load(text)
+        return isinstance(raw, dict) and text == yaml.safe_dump(raw, sort_keys=False)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError): return False
 
 
 def check_results_dir(d: Path, settings: dict, resume: bool = False, overwrite: bool = False, settings_path: Path = None) -> bool:
@@ -148,7 +150,7 @@ def check_results_dir(d: Path, settings: dict, resume: bool = False, overwrite: 
         raise ResultsFolderError(f"{d} already holds results ({', '.join(present)}). Use --overwrite to replace them, "
                                  "--resume to continue an interrupted run, or another --results_path.")
     if (overwrite or unfinished) and (d/'settings.yaml').exists() and not _written_by_command(d/'settings.yaml'):
-        raise ResultsFolderError(f"{d/'settings.yaml'} is not a settings file the command wrote (it has comments, or not every key): "
+        raise ResultsFolderError(f"{d/'settings.yaml'} is not a settings file the command wrote (it has comments or formatting of its own): "
                                  "it may be yours, and this run would replace it. Move it out of the results folder, then run "
                                  "again. Nothing was changed.")
     return unfinished

@@ -206,3 +206,17 @@ def test_resume_after_kill_matches_uninterrupted_run(tmp_path):
     assert strip(a['history']) == strip(b['history'])
     log = (part/'training.log').read_text()
     assert 'training: settings' in log and 'resuming: settings' in log  # the log of the first start was kept
+
+
+def test_overwrite_replaces_the_settings_an_earlier_course_version_wrote(tmp_path, capsys):
+    "A results folder from an older schema (other keys, written by the command: plain safe_dump text) is the command's own."
+    d = tmp_path/'r'
+    assert cmd.train_command(['--settings_path', str(QUICK), '--results_path', str(d)]) == 0
+    old = yaml.safe_load((d/'settings.yaml').read_text()) | {'valid_fraction': 0.1}
+    old.pop('schedule')
+    (d/'settings.yaml').write_text(yaml.safe_dump(old, sort_keys=False))
+    assert cmd.train_command(['--settings_path', str(QUICK), '--results_path', str(d), '--overwrite']) == 0
+    assert 'valid_fraction' not in yaml.safe_load((d/'settings.yaml').read_text())
+    (d/'settings.yaml').write_text('# mine\n' + yaml.safe_dump(old, sort_keys=False))  # a comment: the user's file, kept
+    assert cmd.train_command(['--settings_path', str(QUICK), '--results_path', str(d), '--overwrite']) == 2
+    assert (d/'settings.yaml').read_text().startswith('# mine')
