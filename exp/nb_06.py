@@ -4,7 +4,7 @@
 __all__ = ['EVENTS', 'HISTORY_COLUMNS', 'RegressionDataset', 'train_simple_network', 'exp_gamma', 'CancelBatchException',
            'CancelEpochException', 'CancelFitException', 'Callback', 'Learner', 'DeviceCB', 'FiniteLossCB',
            'history_frame', 'MetricsCB', 'TrainAccuracyCB', 'ProgressCB', 'ScheduleCB', 'EarlyStoppingCB',
-           'CheckpointCB', 'LoggingCB', 'train_network']
+           'probe_writable', 'CheckpointCB', 'LoggingCB', 'train_network']
 
 # %% ../nbs/06_training_loops.ipynb #b40b9c9b
 from .nb_05 import *
@@ -316,13 +316,10 @@ class EarlyStoppingCB(Callback):
         for k, v in state.items(): setattr(self, k, v)
 
 # %% ../nbs/06_training_loops.ipynb #65fc94c1
-def _check_writable(path: Path) -> None:
-    "Raise a clear error now, before any training, if a file cannot be written at `path`."
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f'.{path.name}.probe'): pass
-    except OSError as e:
-        raise PermissionError(f"cannot write the checkpoint {path} ({e.strerror}): choose a folder you can write to.") from None
+def probe_writable(folder) -> None:
+    "Create `folder` if needed and write (then delete) a probe file in it: an OSError now, not after an epoch, if it cannot be written."
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=folder, prefix='.dlf-probe'): pass
 
 class CheckpointCB(Callback):
     """Saves model, optimizer, random states, history and every callback's state (`state_dict`) to `path` after each
@@ -331,7 +328,9 @@ class CheckpointCB(Callback):
     def __init__(self, path, resume: bool = False): self.path, self.resume = Path(path), resume
     def _states(self, learn) -> dict: return {type(cb).__name__: cb for cb in learn.cbs if hasattr(cb, 'state_dict')}
     def before_fit(self, learn):
-        _check_writable(self.path)
+        try: probe_writable(self.path.parent)
+        except OSError as e:
+            raise PermissionError(f"cannot write the checkpoint {self.path} ({e.strerror}): choose a folder you can write to.") from None
         if not self.resume: return
         here = set(self._states(learn))
         def same_callbacks(state):

@@ -21,6 +21,7 @@ from exp import nb_01
 from exp.nb_01 import DATASETS, get_data, get_test_data
 from exp.nb_04 import MLP
 from exp.nb_05 import CheckpointError
+from exp.nb_06 import probe_writable
 from exp.nb_07 import (SettingsError, load_settings, resolve_device, save_yaml, settings_help, setup_logging,
                        train_from_settings, PLOT_FILES)
 
@@ -162,12 +163,8 @@ def _same_file(a: Path, b: Path) -> bool:
 
 
 def _check_writable(d: Path) -> None:
-    "Create `d` if needed and write (then delete) a probe file in it; a ResultsFolderError naming `d` if that fails."
-    probe = d/'.dlf-write-test'
-    try:
-        d.mkdir(parents=True, exist_ok=True)
-        probe.write_bytes(b'')
-        probe.unlink()
+    "Lecture 06's `probe_writable` on `d`; a ResultsFolderError naming `d` if it cannot be written."
+    try: probe_writable(d)
     except OSError as e:
         raise ResultsFolderError(f"cannot write into the results folder {d} ({e.strerror or e}). Choose a --results_path you "
                                  "can write to, or change the folder's permissions. Nothing was changed.") from None

@@ -414,7 +414,7 @@ def test_fault(fault, tmp_path, monkeypatch, capsys):
     assert [f for f in before if f not in now] == [], "files were lost"
     kept = lambda f: now[f] == before[f] or (f.suffix == '.log' and now[f].startswith(before[f]))  # logs may only grow
     assert [f for f in before if f in now and not kept(f)] == [], "files were changed"
-    assert [f for f in now if f.name.endswith('.tmp') or f.name == '.dlf-write-test'] == [], "half-written files were left"
+    assert [f for f in now if f.name.endswith('.tmp') or f.name.startswith('.dlf-probe')] == [], "half-written files were left"
     for f in now:
         if f not in before and f.suffix == '.yaml': yaml.safe_load(now[f])  # what the fault left behind is complete
     if fault.after: fault.after(c)

@@ -2,8 +2,7 @@
 `helpers` topic modules (which load a lecture's module only when one of its names is used)."""
 import ast, json, subprocess, sys
 from IPython.core.inputtransformer2 import TransformerManager
-from tools.notebooks import REPO, lecture_paths
-from helpers._lazy import lazy_exports
+from tools.notebooks import REPO, lecture_paths, name_homes
 
 TOPICS = ['data', 'training', 'evaluation', 'plotting']
 PROBE = "import sys; print(sorted(m for m in sys.modules if m.startswith('exp.nb_')))"
@@ -39,14 +38,9 @@ def test_each_lecture_imports_only_earlier_lectures():
 
 def test_topic_modules_load_a_lecture_only_when_one_of_its_names_is_used():
     import importlib
-    where = {n: stem for stem, own in _homes().items() for n in own}
+    where = name_homes()
     names = sorted((where[n], t, n) for t in TOPICS for n in importlib.import_module(f'helpers.{t}').__all__)
     loaded = loaded_after([f"from helpers.{t} import {n}" for _, t, n in names])
     for (stem, t, n), mods in zip(names, loaded):
         assert mods[-1] == f'exp.{stem}', f"helpers.{t}.{n} loaded {mods}: nothing after exp.{stem} may be imported"
 
-
-def _homes() -> dict:
-    "exp module → the names it exports as its own."
-    from tools.notebooks import own_names
-    return {p.stem: set(own_names(p.stem)) for p in sorted((REPO/'exp').glob('nb_*.py'))}

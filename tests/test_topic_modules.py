@@ -2,7 +2,7 @@
 public function or class any `exp` module exports has exactly one home — one topic module, or the list below."""
 import importlib, inspect
 import pytest
-from tools.notebooks import REPO, own_names
+from tools.notebooks import REPO, name_homes, own_names
 
 TOPICS = ['data', 'training', 'evaluation', 'plotting']
 
@@ -21,9 +21,6 @@ LECTURE_ONLY = {
 EXP_MODULES = sorted(p.stem for p in (REPO/'exp').glob('nb_*.py'))
 
 
-def defining_module():
-    "name → the exp module that exports it as its own."
-    return {n: stem for stem in EXP_MODULES for n in own_names(stem)}
 
 
 def topic(name): return importlib.import_module(f'helpers.{name}')
@@ -31,7 +28,7 @@ def topic(name): return importlib.import_module(f'helpers.{name}')
 
 @pytest.mark.parametrize('name', TOPICS)
 def test_topic_modules_re_export_the_very_exp_objects(name):
-    mod, home = topic(name), defining_module()
+    mod, home = topic(name), name_homes()
     public = {n for n in dir(mod) if not n.startswith('_')}
     assert public == set(mod.__all__), f"helpers/{name}.py: public names {sorted(public ^ set(mod.__all__))} differ from __all__"
     assert len(mod.__all__) == len(set(mod.__all__)), f"helpers/{name}.py lists a name twice"
@@ -57,7 +54,7 @@ def test_every_exported_function_and_class_has_exactly_one_home(stem):
 
 
 def test_lecture_only_list_has_no_stale_names():
-    home = defining_module()
+    home = name_homes()
     stale = sorted(n for n in LECTURE_ONLY if n not in home)
     assert not stale, f"LECTURE_ONLY names {stale} are exported by no exp module any more: remove them"
 

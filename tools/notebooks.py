@@ -166,3 +166,8 @@ def split_rule_violations(nb) -> list[str]:
             bad = _called_names(cells[i].source) & TRAIN_OR_CHOOSE
             if bad: problems.append(f"cell {i} calls {sorted(bad)} after the test split was read in cell {first}")
     return problems
+
+
+def name_homes() -> dict:
+    "Every name an exp module exports as its own → that module's stem ('nb_03', ...)."
+    return {n: p.stem for p in sorted((REPO/'exp').glob('nb_*.py')) for n in own_names(p.stem)}
