@@ -21,8 +21,6 @@ LECTURE_ONLY = {
 EXP_MODULES = sorted(p.stem for p in (REPO/'exp').glob('nb_*.py'))
 
 
-
-
 def topic(name): return importlib.import_module(f'helpers.{name}')
 
 
