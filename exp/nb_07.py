@@ -15,6 +15,7 @@ __all__ = _previous.__all__ + globals().get('__all__', [])
 import dataclasses, difflib, importlib.metadata, logging, math, platform, sys, time
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Callable
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
@@ -30,7 +31,7 @@ class _Required:
     def __repr__(self): return 'required'
 REQUIRED = _Required()
 
-_TYPE_WORDS = {int: 'an integer', float: 'a number', str: 'text'}
+_TYPE_WORDS = {int: 'an integer', float: 'a number', str: 'text', list: 'a list'}
 
 @dataclasses.dataclass(frozen=True)
 class Key:
@@ -171,8 +172,9 @@ def versions() -> dict:
     return {k: str(s) for k, s in v.items()}  # plain str: torch's version is a str subclass YAML cannot write
 
 # %% ../nbs/07_scripts.ipynb #9df7fc87
-def prepare_training(s: dict, log=print) -> SimpleNamespace:
-    "Seed, data (train, valid, test), loaders, model and optimizer as settings `s` say; returns them as attributes of one object."
+def prepare_training(s: dict, log=print, make_model: Callable = None) -> SimpleNamespace:
+    """Seed, data (train, valid, test), loaders, model and optimizer as settings `s` say; returns them as attributes of one
+    object. The model is `make_model(s)` (default: lecture 04's MLP with `num_hidden` units; lecture 09 adds a CNN)."""
     device = resolve_device(s['device'])
     set_all_seeds(s['seed'])
     x_train, y_train, x_valid, y_valid = get_data(s['dataset'], log=log)
@@ -181,7 +183,7 @@ def prepare_training(s: dict, log=print) -> SimpleNamespace:
     test_dl = DataLoader(Dataset(x_test, y_test), 2 * s['batch_size'])  # in order, like the validation loader
     sizes = {'train': len(x_train), 'valid': len(x_valid), 'test': len(x_test)}
     log(f"split: train {sizes['train']:,}, valid {sizes['valid']:,}, test {sizes['test']:,} (the test split is read once, after training)")
-    model = MLP(n_hidden=s['num_hidden']).to(device)
+    model = (make_model(s) if make_model else MLP(n_hidden=s['num_hidden'])).to(device)
     return SimpleNamespace(model=model, optimizer=make_optimizer(model.parameters(), s), device=device,
                            loaders=(train_dl, valid_dl, test_dl), sizes=sizes)
 
@@ -210,15 +212,16 @@ def plot_results(results: dict, averaging_iterations: int = 100) -> tuple:
     return (plot_training_loss(results['minibatch_loss'], len(h), averaging_iterations),
             plot_accuracy([r['train_acc'] for r in h], [r['valid_acc'] for r in h]))
 
-def train_from_settings(s: dict, results_dir, resume: bool = False, log=print) -> dict:
-    "Train as settings `s` say; write checkpoint.pt, results.yaml and the plots into `results_dir`; return the results."
+def train_from_settings(s: dict, results_dir, resume: bool = False, log=print, make_model: Callable = None) -> dict:
+    """Train as settings `s` say (the model: `make_model(s)`, see `prepare_training`); write checkpoint.pt, results.yaml
+    and the plots into `results_dir`; return the results."""
     t0 = time.perf_counter()
     results_dir = Path(results_dir); results_dir.mkdir(parents=True, exist_ok=True)
     log('settings: ' + ', '.join(f'{k}={v}' for k, v in s.items()))
     log('versions: ' + ', '.join(f'{k} {v}' for k, v in versions().items()))
     num_epochs = budget(s['num_epochs'])
     if num_epochs != s['num_epochs']: log(f"quick mode (DLF_QUICK=1): {num_epochs} of {s['num_epochs']} epochs")
-    t = prepare_training(s, log)
+    t = prepare_training(s, log, make_model)
     log(f"device: {t.device}")
     t1 = time.perf_counter()
     learn = make_learner(s, t, results_dir, resume, log)

@@ -176,3 +176,20 @@ def _adagrad_step(adagrad_step):
     assert first is None, (f"after step {first + 1} a parameter differs from torch.optim.Adagrad's by {diffs[first]:.2g} "
                            f"(largest over 20 steps {worst:.2g}); compare with the rule: s is the sum of all squared gradients so far, "
                            "the step lr·d/(√s + ε)")
+
+
+@exercise('09', 'layer_norm')
+def _layer_norm(layer_norm):
+    "layer_norm(x, eps): each example x[i] normalized over all its values (biased variance), as F.layer_norm(x, x.shape[1:])."
+    import torch.nn.functional as F
+    g = torch.Generator().manual_seed(9)
+    for shape in ((4, 3, 5, 5), (6, 10), (2, 8, 7)):
+        x = torch.randn(*shape, generator=g) * 3 + 1
+        got = layer_norm(x, 1e-5)
+        assert got is not None, "layer_norm returned None; return the normalized tensor"
+        want = F.layer_norm(x, x.shape[1:], eps=1e-5)
+        assert tuple(got.shape) == shape, f"for x of shape {shape} the result should have the same shape, got {tuple(got.shape)}"
+        assert _close(got, want), (f"for x of shape {shape}: max |difference| from F.layer_norm "
+                                   f"{(torch.as_tensor(got) - want).abs().max():.2e} (normalize each example over all its own values)")
+    x = torch.zeros(2, 3)
+    assert torch.isfinite(torch.as_tensor(layer_norm(x, 1e-5))).all(), "a constant example gives NaN: add eps to the variance"

@@ -1,4 +1,4 @@
-"""The course's training command: train the MLP as a YAML settings file says, into a results folder.
+"""The course's training command: train the MLP or the CNN as a YAML settings file says, into a results folder.
 
     python -m helpers.train_model --settings_path settings/mnist_mlp.yaml --results_path results/mnist_mlp
     dlf-train --settings_path settings/mnist_mlp.yaml --results_path results/mnist_mlp   # same, as a console script
@@ -25,11 +25,23 @@ from exp.nb_06 import probe_writable
 from exp.nb_07 import (SettingsError, load_settings, resolve_device, save_yaml, settings_help, setup_logging,
                        train_from_settings, PLOT_FILES)
 
+
+def newest_schema():
+    """The settings schema the command checks and the function that builds the model: lecture 09's `MODEL_SETTINGS`
+    (lecture 07's keys plus `model` and `channels`) and `make_model`. Imported when first used, so that importing this
+    module (lecture 07 does) loads no later lecture."""
+    from exp.nb_09 import MODEL_SETTINGS, make_model
+    return MODEL_SETTINGS, make_model
+
+
 RESULT_FILES = ('results.yaml', 'training.log', 'checkpoint.pt', 'settings.yaml', 'mode.yaml', *PLOT_FILES)
 START_FILES = ('settings.yaml', 'mode.yaml', 'training.log')  # what a start writes before its first epoch
 N_CLASSES = inspect.signature(MLP).parameters['n_out'].default  # the classes the command's MLP predicts
 
-EPILOG = f"""\
+
+def epilog() -> str:
+    "The text after the options in --help: what the command writes, the data, the checks, every settings key."
+    return f"""\
 what it writes into DIR:
   training.log       everything printed, time-stamped (appended to by --resume)
   settings.yaml      the settings as used, defaults filled in (written before training)
@@ -55,7 +67,7 @@ again (no --overwrite needed). Exit status: 0 done, 1 training or loading the da
 2 bad settings or results folder, 130 interrupted.
 
 settings keys (YAML `key: value` lines; example files in the repository's settings/ folder):
-{settings_help()}
+{settings_help(newest_schema()[0])}
 """
 
 
@@ -70,8 +82,8 @@ class DataError(Exception):
 def parse_args(argv=None) -> argparse.Namespace:
     "The command's arguments (argparse exits with its usage message when a required one is missing)."
     prog = 'dlf-train' if Path(sys.argv[0]).name == 'dlf-train' else 'python -m helpers.train_model'
-    p = argparse.ArgumentParser(prog=prog, formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG,
-                                description="Train the course's MLP as a YAML settings file says; write the log,\n"
+    p = argparse.ArgumentParser(prog=prog, formatter_class=argparse.RawDescriptionHelpFormatter, epilog=epilog(),
+                                description="Train the course's MLP or CNN as a YAML settings file says; write the log,\n"
                                             "results, plots and checkpoints into a results folder.")
     p.add_argument('--settings_path', required=True, type=Path, metavar='SETTINGS.yaml',
                    help="YAML settings file; every key is checked before training (keys below)")
@@ -130,7 +142,7 @@ def check_results_dir(d: Path, settings: dict, resume: bool = False, overwrite: 
                                      (": the folder holds a start that finished no epoch, which a run without --resume replaces."
                                       if _unfinished_start(d) else " and with --overwrite (the folder holds files of an earlier start)."
                                       if present else '.'))
-        try: saved = load_settings(d/'settings.yaml') if (d/'settings.yaml').exists() else None
+        try: saved = load_settings(d/'settings.yaml', newest_schema()[0]) if (d/'settings.yaml').exists() else None
         except SettingsError as e:
             raise ResultsFolderError(f"{e} This file holds the settings the run in {d} started with: restore it, or start "
                                      "again with --overwrite.") from None
@@ -218,7 +230,7 @@ def train_command(argv=None) -> int:
     a = parse_args(argv)
     d = a.results_path
     try:
-        settings = load_settings(a.settings_path)
+        settings = load_settings(a.settings_path, newest_schema()[0])
         resolve_device(settings['device'], str(a.settings_path))
         restart = check_results_dir(d, settings, a.resume, a.overwrite, a.settings_path)
         check_data(settings, str(a.settings_path))
@@ -242,7 +254,7 @@ def train_command(argv=None) -> int:
         if env and env != settings['dataset']:
             log.info(f"note: DLF_DATASET={env} is not used: the command's data source is the settings key dataset ({settings['dataset']})")
         log.info(f"{'resuming' if a.resume else 'training'}: settings {a.settings_path}, results {d}")
-        train_from_settings(settings, d, resume=a.resume, log=log.info)
+        train_from_settings(settings, d, resume=a.resume, log=log.info, make_model=newest_schema()[1])
         return 0
     except KeyboardInterrupt:
         log.info(f"interrupted; {_next_step(d)}")

@@ -1,8 +1,9 @@
 """Training: models, devices, seeds, the training loops, the Learner and its callbacks, learning-rate schedules and the
 training command's settings, logging and run records, the optimizers built from scratch, their schedules and the
-learning-rate finder (re-exported from `exp`, each loaded only when used).
+learning-rate finder; the CNN, its initialization, batch norm and the activation-statistics hooks (re-exported from
+`exp`, each loaded only when used).
 
-    from helpers.training import MLP, default_device, set_all_seeds, train_model, Learner, MetricsCB, adamw, lr_find
+    from helpers.training import MLP, default_device, set_all_seeds, train_model, Learner, MetricsCB, adamw, lr_find, get_cnn
 """
 from helpers._lazy import lazy_exports
 
@@ -22,4 +23,6 @@ __all__, __getattr__, __dir__ = lazy_exports(__name__, {
     'nb_08': ['check_hypers', 'GeneralOptimizer', 'sgd_step', 'compare_optimizers', 'momentum_step', 'l2_reg', 'decoupled_wd',
               'sgd', 'rmsprop_step', 'rmsprop', 'adam_step', 'adam', 'decay_groups', 'adamw', 'cos_anneal', 'warmup_cosine',
               'one_cycle', 'set_hyper', 'HyperScheduleCB', 'LRFinderCB', 'LRFindResult', 'lr_find', 'state_per_param'],
+    'nb_09': ['conv_out_size', 'AsImages', 'conv_block', 'get_cnn', 'ActivationStats', 'init_cnn', 'BatchNorm', 'fit_one_cycle',
+              'make_model'],
 })

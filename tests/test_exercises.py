@@ -6,7 +6,7 @@ import nbformat, pytest, torch
 from helpers.exercises import CHECKS, check
 from tools.notebooks import lecture_paths
 
-WITH_EXERCISES = ['00', '01', '02', '03', '04', '05', '06', '07', '08']  # extend as lectures gain exercises
+WITH_EXERCISES = ['00', '01', '02', '03', '04', '05', '06', '07', '08', '09']  # extend as lectures gain exercises
 
 
 def _not_implemented(*args, **kwargs): raise NotImplementedError
@@ -31,6 +31,10 @@ WRONG = {
                               lambda: 'label_smoothing: 0.0'],
     ('08', 'adagrad_step'): [lambda p, d, state, hp: p.add_(d, alpha=-hp['lr']),  # plain SGD: no accumulated squares
                              lambda p, d, state, hp: p.addcdiv_(d, (d * d).sqrt().add_(hp['eps']), value=-hp['lr'])],  # no memory
+    ('09', 'layer_norm'): [lambda x, eps: (x - x.mean(0)) / (x.var(0, correction=0) + eps).sqrt(),  # over the batch: batch norm
+                           lambda x, eps: (x - x.mean()) / (x.var(correction=0) + eps).sqrt(),  # over the whole tensor
+                           lambda x, eps: (x - x.flatten(1).mean(1).view(-1, *[1] * (x.ndim - 1))) / x.flatten(1).std(1).view(-1, *[1] * (x.ndim - 1)),  # unbiased, no eps
+                           lambda x, eps: x - x.flatten(1).mean(1).view(-1, *[1] * (x.ndim - 1))],  # centred only
     ('06', 'cosine_lr'): [lambda t, lr0, lr_end, epochs: lr0 - (lr0 - lr_end) * t / (epochs - 1),  # linear, not cosine
                           lambda t, lr0, lr_end, epochs: 0.5 * lr0 * (1 + __import__('math').cos(__import__('math').pi * t / epochs))],
 }

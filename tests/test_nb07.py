@@ -7,6 +7,7 @@ from exp.nb_07 import (TRAIN_SETTINGS, REQUIRED, Key, SettingsError, check_setti
                        save_yaml, setup_logging, resolve_device, make_optimizer, versions,
                        prepare_training, plot_results, train_from_settings, default_device, DATASETS, PLOT_FILES)
 from tools.notebooks import REPO
+from helpers.train_command import newest_schema
 
 SETTINGS = REPO/'settings'
 MINIMAL = {'num_epochs': 2, 'batch_size': 32, 'learning_rate': 0.5}
@@ -21,9 +22,11 @@ def write(tmp_path, text, name='s.yaml'):
 def test_shipped_settings_are_valid():
     files = sorted(SETTINGS.glob('*.yaml'))
     assert {'mnist_mlp.yaml', 'fashion_mlp.yaml', 'quick.yaml'} <= {f.name for f in files}
+    schema = newest_schema()[0]  # the command's schema: lecture 07's keys and those later lectures add (model, channels)
+    assert set(TRAIN_SETTINGS) <= set(schema)
     for f in files:
-        s = load_settings(f)
-        assert set(s) == set(TRAIN_SETTINGS) and s['dataset'] in DATASETS
+        s = load_settings(f, schema)
+        assert set(s) == set(schema) and s['dataset'] in DATASETS
     assert load_settings(SETTINGS/'mnist_mlp.yaml')['dataset'] == 'embedded'
     assert load_settings(SETTINGS/'fashion_mlp.yaml')['dataset'] == 'fashion'
 

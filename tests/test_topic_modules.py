@@ -16,6 +16,8 @@ LECTURE_ONLY = {
     # 03: our own versions of what PyTorch provides (F.log_softmax, F.nll_loss, F.cross_entropy, optim.SGD,
     #     torch's samplers and default_collate), written to see how they work
     'logsumexp', 'log_softmax', 'nll', 'cross_entropy', 'Optimizer', 'Sampler', 'collate',
+    # 09: convolution and pooling from scratch (F.conv2d, F.unfold, F.max_pool2d and F.avg_pool2d do it in practice)
+    'conv2d_loops', 'im2col', 'conv2d_unfold', 'pool2d',
 }
 
 EXP_MODULES = sorted(p.stem for p in (REPO/'exp').glob('nb_*.py'))
