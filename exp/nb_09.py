@@ -139,7 +139,7 @@ class ActivationStats:
         names = names or [f'layer {i}' for i in range(len(self.modules))]
         fig, axs = plt.subplots(1, len(self.modules), figsize=(2.4 * len(self.modules), 2.4), squeeze=False)
         for ax, s, name in zip(axs[0], self.stats, names):
-            ax.imshow(torch.stack(s.hists).T.log1p(), origin='lower', aspect='auto', cmap='viridis',
+            ax.imshow(torch.stack(s.hists).T.log1p().numpy(), origin='lower', aspect='auto', cmap='viridis',
                       extent=(0, len(s.hists), *self.hist_range))
             ax.set(title=name, xlabel='batch')
         axs[0][0].set_ylabel('activation value')

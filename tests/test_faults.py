@@ -252,6 +252,10 @@ COMMAND = [
           lambda c: ['interrupted; no epoch finished, so there is no checkpoint', 'run the same command again'], restartable),
     Fault('failure after training started', command_case(prepare=failing_data_loading(OSError('disk unplugged'))), run_command, 1,
           lambda c: ['training failed: OSError: disk unplugged', 'no epoch finished', c.dir/'training.log'], restartable),
+    Fault('cnn with a zero channel count', command_case('model: cnn\nchannels: [16, 0]\n'), run_command, 2,
+          lambda c: [c.settings, "key 'channels' cannot be [16, 0]", 'whole numbers >= 1'], nothing_created),
+    Fault('unknown model name', command_case('model: resnet\n'), run_command, 2,
+          lambda c: [c.settings, "key 'model' cannot be 'resnet'", 'one of mlp, cnn'], nothing_created),
     Fault('--overwrite with a bad key in the new settings', command_case('batch_size: 0\n', prepare=finished_run(),
           flags=['--overwrite']), run_command, 2, lambda c: [c.settings, "key 'batch_size' cannot be 0"]),
     Fault('--overwrite with the settings file inside the results folder', command_case(prepare=lambda c, mp: (

@@ -219,3 +219,20 @@ def test_overwrite_replaces_the_settings_an_earlier_course_version_wrote(tmp_pat
     (d/'settings.yaml').write_text('# mine\n' + yaml.safe_dump(old, sort_keys=False))  # a comment: the user's file, kept
     assert cmd.train_command(['--settings_path', str(QUICK), '--results_path', str(d), '--overwrite']) == 2
     assert (d/'settings.yaml').read_text().startswith('# mine')
+
+
+def test_quick_run_with_a_cnn(tmp_path, capsys):
+    "model: cnn trains lecture 09's CNN with the channels of the settings; results and checkpoint record it."
+    import torch
+    s = tmp_path/'cnn.yaml'
+    assert 'learning_rate: 0.5\n' in QUICK.read_text()
+    s.write_text(QUICK.read_text().replace('learning_rate: 0.5', 'learning_rate: 0.01') +
+                 'model: cnn\nchannels: [4, 8]\noptimizer: adamw\nschedule: one_cycle\n')
+    rc, out, err = run(capsys, '--settings_path', s, '--results_path', tmp_path/'r')
+    assert rc == 0 and err == '', err
+    res = yaml.safe_load((tmp_path/'r'/'results.yaml').read_text())
+    assert res['settings']['model'] == 'cnn' and res['settings']['channels'] == [4, 8]
+    assert yaml.safe_load((tmp_path/'r'/'settings.yaml').read_text())['channels'] == [4, 8]
+    weights = torch.load(tmp_path/'r'/'checkpoint.pt', weights_only=False)['model']
+    assert [tuple(w.shape) for k, w in weights.items() if w.ndim == 4] == [(4, 1, 3, 3), (8, 4, 3, 3)]
+    assert 0 <= res['test_acc'] <= 100 and len(res['history']) == res['run']['num_epochs']
