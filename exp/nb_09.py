@@ -58,7 +58,8 @@ def im2col(x: torch.Tensor, ks: int, stride: int = 1, padding: int = 0) -> torch
 def conv2d_unfold(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor = None, stride: int = 1, padding: int = 0) -> torch.Tensor:
     "2-D convolution as one matrix product: the kernels as rows (C_out, C_in·k·k) times `im2col`'s columns (square kernels)."
     _check_conv(x, w)
-    co, _, ks, _ = w.shape
+    co, _, ks, kw = w.shape
+    if ks != kw: raise ValueError(f"conv2d_unfold takes square kernels, got {ks}×{kw} (conv2d_loops takes any).")
     out = w.reshape(co, -1) @ im2col(x, ks, stride, padding)  # (C_out, C_in·k·k) @ (N, C_in·k·k, L) → (N, C_out, L)
     if b is not None: out = out + b[:, None]
     h, wd = (conv_out_size(s, ks, stride, padding) for s in x.shape[2:])

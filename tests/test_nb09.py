@@ -65,6 +65,7 @@ def test_conv_shape_errors_are_clear():
         conv2d_unfold(torch.zeros(1, 3, 5, 5), torch.zeros(4, 2, 3, 3))
     with pytest.raises(ValueError, match=r'need images x \(N,C,H,W\)'): conv2d_loops(torch.zeros(3, 5, 5), torch.zeros(4, 3, 3, 3))
     with pytest.raises(ValueError, match='does not fit'): im2col(torch.zeros(1, 1, 2, 2), 3)
+    with pytest.raises(ValueError, match='square kernels, got 2×3'): conv2d_unfold(torch.zeros(1, 1, 5, 5), torch.zeros(1, 1, 2, 3))
 
 
 def test_conv_out_size_matches_f_conv2d():
