@@ -2,7 +2,8 @@
 
 # %% auto #0
 __all__ = ['FASHION_RECIPE', 'MODEL_SETTINGS', 'conv_out_size', 'conv2d_loops', 'im2col', 'conv2d_unfold', 'pool2d', 'AsImages',
-           'conv_block', 'get_cnn', 'ActivationStats', 'init_cnn', 'BatchNorm', 'fit_one_cycle', 'make_model']
+           'conv_block', 'get_cnn', 'RandomFlipCB', 'ActivationStats', 'init_cnn', 'BatchNorm', 'fit_one_cycle',
+           'make_model']
 
 # %% ../nbs/09_convolutions.ipynb #23a2fcf4
 from .nb_08 import *
@@ -76,7 +77,7 @@ def pool2d(x: torch.Tensor, ks: int = 2, stride: int = None, op: str = 'max') ->
     return pooled.reshape(n, c, conv_out_size(h, ks, stride), conv_out_size(w, ks, stride))
 
 # %% ../nbs/09_convolutions.ipynb #d6b7a52c
-FASHION_RECIPE = {'channels': [16, 32, 64, 128], 'epochs': 5, 'batch_size': 128, 'lr_max': 1e-2, 'weight_decay': 0.01}
+FASHION_RECIPE = {'channels': [16, 32, 64, 128], 'epochs': 8, 'batch_size': 128, 'lr_max': 1e-2, 'weight_decay': 0.05, 'flip': 0.5}
 
 class AsImages(nn.Module):
     "Rows of `c·h·w` values → (N, c, h, w) images; images of that shape pass unchanged (so one model takes both)."
@@ -89,14 +90,31 @@ def conv_block(ni: int, nf: int, ks: int = 3, stride: int = 2, norm: bool = True
     if norm: layers.append(nn.BatchNorm2d(nf))
     return nn.Sequential(*layers, nn.ReLU())
 
-def get_cnn(channels: Sequence[int] = tuple(FASHION_RECIPE['channels']), n_out: int = 10, ks: int = 3, norm: bool = True) -> nn.Sequential:
-    """The course CNN for 28×28 grey images (given as images or as rows of 784): one `conv_block` of stride 2 per entry of
-    `channels` (each halves the image), then the average over what is left of the image and a linear layer to `n_out`."""
+def get_cnn(channels: Sequence[int] = tuple(FASHION_RECIPE['channels']), n_out: int = 10, ks: int = 3, norm: bool = True,
+            size: int = 28) -> nn.Sequential:
+    """The course CNN for `size`×`size` grey images, given as images or as rows: one `conv_block` per entry of `channels`,
+    the first of stride 1, the others of stride 2 (each halves the image), then `nn.Flatten` and a linear layer to `n_out`."""
     channels = list(channels)
-    if not channels or not all(isinstance(c, int) and c >= 1 for c in channels):
+    if not channels or not all(isinstance(c, int) and not isinstance(c, bool) and c >= 1 for c in channels):
         raise ValueError(f"channels must be a non-empty list of whole numbers >= 1, got {channels!r}.")
-    blocks = [conv_block(ni, nf, ks, 2, norm) for ni, nf in zip([1] + channels[:-1], channels)]
-    return nn.Sequential(AsImages(), *blocks, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(channels[-1], n_out))
+    strides = [1] + [2] * (len(channels) - 1)
+    blocks = [conv_block(ni, nf, ks, s, norm) for ni, nf, s in zip([1] + channels[:-1], channels, strides)]
+    side = size
+    for s in strides: side = conv_out_size(side, ks, s, ks // 2)  # the image's side after the blocks
+    return nn.Sequential(AsImages(1, size, size), *blocks, nn.Flatten(), nn.Linear(channels[-1] * side * side, n_out))
+
+class RandomFlipCB(Callback):
+    """Data augmentation: during training, each image of a batch is flipped left-right with probability `p` (torch's
+    global RNG); validation batches pass unchanged. Works on rows of `size`×`size` pixels and on (N,C,H,W) images."""
+    def __init__(self, p: float = 0.5, size: int = 28):
+        if not 0 <= p <= 1: raise ValueError(f"p is a probability in [0, 1], got {p}.")
+        self.p, self.size = p, size
+    def before_batch(self, learn):
+        if not learn.training: return
+        x = learn.xb
+        imgs = x.reshape(len(x), -1, self.size, self.size)
+        flip = torch.rand(len(x), device=x.device) < self.p
+        learn.xb = torch.where(flip[:, None, None, None], imgs.flip(-1), imgs).reshape(x.shape)
 
 # %% ../nbs/09_convolutions.ipynb #747e480c
 class ActivationStats:

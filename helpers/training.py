@@ -24,5 +24,5 @@ __all__, __getattr__, __dir__ = lazy_exports(__name__, {
               'sgd', 'rmsprop_step', 'rmsprop', 'adam_step', 'adam', 'decay_groups', 'adamw', 'cos_anneal', 'warmup_cosine',
               'one_cycle', 'set_hyper', 'HyperScheduleCB', 'LRFinderCB', 'LRFindResult', 'lr_find', 'state_per_param'],
     'nb_09': ['conv_out_size', 'AsImages', 'conv_block', 'get_cnn', 'ActivationStats', 'init_cnn', 'BatchNorm', 'fit_one_cycle',
-              'make_model'],
+              'make_model', 'RandomFlipCB'],
 })

@@ -7,8 +7,9 @@ from torch import nn
 from exp.nb_03 import Dataset, get_dls
 from exp.nb_04 import MLP
 from exp.nb_07 import SettingsError, check_settings, load_settings, TRAIN_SETTINGS
-from exp.nb_09 import (FASHION_RECIPE, MODEL_SETTINGS, ActivationStats, AsImages, BatchNorm, conv2d_loops, conv2d_unfold,
-                       conv_block, conv_out_size, fit_one_cycle, get_cnn, im2col, init_cnn, make_model, pool2d)
+from exp.nb_06 import Learner
+from exp.nb_09 import (FASHION_RECIPE, MODEL_SETTINGS, ActivationStats, AsImages, BatchNorm, RandomFlipCB, conv2d_loops,
+                       conv2d_unfold, conv_block, conv_out_size, fit_one_cycle, get_cnn, im2col, init_cnn, make_model, pool2d)
 from helpers.exercises import check
 from solutions.ex_09 import layer_norm
 from tools.notebooks import REPO
@@ -174,9 +175,10 @@ def test_cnn_shapes_inputs_and_blocks():
     model = get_cnn((4, 8, 16))
     x = torch.rand(5, 784)
     assert model(x).shape == (5, 10) and torch.equal(model(x), model(x.view(5, 1, 28, 28)))
-    assert get_cnn((4,), n_out=3)(x).shape == (5, 3)
+    assert get_cnn((4,), n_out=3)(x).shape == (5, 3) and get_cnn((4, 4), size=12)(torch.rand(2, 144)).shape == (2, 10)
     convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
-    assert [c.out_channels for c in convs] == [4, 8, 16] and all(c.stride == (2, 2) and c.bias is None for c in convs)
+    assert [c.out_channels for c in convs] == [4, 8, 16] and all(c.bias is None for c in convs)
+    assert [c.stride for c in convs] == [(1, 1), (2, 2), (2, 2)] and model[-1].in_features == 16 * 7 * 7  # 28 → 28 → 14 → 7
     block = conv_block(3, 6, ks=5, stride=1, norm=False)
     assert [type(m) for m in block] == [nn.Conv2d, nn.ReLU] and block[0].bias is not None and block[0].padding == (2, 2)
     assert [type(m) for m in conv_block(3, 6)] == [nn.Conv2d, nn.BatchNorm2d, nn.ReLU]
@@ -224,3 +226,24 @@ def test_exercise_check_passes_on_the_solution(capsys):
     assert check('09', 'layer_norm', layer_norm) is True
     x = torch.randn(3, 4, 5)
     torch.testing.assert_close(layer_norm(x), F.layer_norm(x, x.shape[1:]))
+
+
+def test_random_flip_flips_training_batches_only():
+    x = torch.arange(2 * 784, dtype=torch.float32).view(2, 784)
+    learn = Learner(nn.Linear(784, 2), None)
+    cb = RandomFlipCB(p=1.0)
+    learn.training, learn.xb = True, x
+    cb.before_batch(learn)
+    assert torch.equal(learn.xb, x.view(2, 28, 28).flip(-1).reshape(2, 784))
+    learn.training, learn.xb = False, x
+    cb.before_batch(learn)
+    assert learn.xb is x
+    learn.training, learn.xb = True, x.view(2, 1, 28, 28)
+    RandomFlipCB(p=0.0).before_batch(learn)
+    assert torch.equal(learn.xb, x.view(2, 1, 28, 28))
+    torch.manual_seed(0)
+    learn.xb = torch.rand(4000, 1, 28, 28)
+    before = learn.xb.clone(); RandomFlipCB(p=0.5).before_batch(learn)
+    flipped = (learn.xb != before).flatten(1).any(1).float().mean().item()
+    assert 0.45 < flipped < 0.55
+    with pytest.raises(ValueError, match='probability'): RandomFlipCB(1.5)
