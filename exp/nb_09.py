@@ -216,7 +216,7 @@ def _channels_ok(v) -> bool: return len(v) >= 1 and all(isinstance(c, int) and n
 MODEL_SETTINGS = {**TRAIN_SETTINGS,
     'model':    Key(str, 'mlp', "the network: mlp (lecture 04's MLP, num_hidden) or cnn (lecture 09's get_cnn, channels)",
                     choices=('mlp', 'cnn')),
-    'channels': Key(list, list(FASHION_RECIPE['channels']), "model cnn: channels of its conv blocks, one stride-2 block each (lecture 09)",
+    'channels': Key(list, list(FASHION_RECIPE['channels']), "model cnn: channels of its conv blocks; the first keeps the image size, each further one halves it (lecture 09)",
                     rule='of whole numbers >= 1, e.g. [16, 32, 64]', check=_channels_ok),
 }
 
