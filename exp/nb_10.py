@@ -2,22 +2,22 @@
 
 # %% auto #0
 __all__ = ['PRECISIONS', 'COMMAND_SETTINGS', 'rank', 'world_size', 'is_main_process', 'launched_by_torchrun', 'init_distributed',
-           'cleanup_distributed', 'MixedPrecisionCB', 'distributed_loader', 'dist_sampler', 'SamplerEpochCB',
-           'DistributedCB', 'command_callbacks', 'free_port', 'LaunchError', 'run_torchrun']
+           'cleanup_distributed', 'free_port', 'LaunchError', 'run_torchrun', 'distributed_loader', 'dist_sampler',
+           'SamplerEpochCB', 'DistributedCB', 'MixedPrecisionCB', 'command_callbacks']
 
-# %% ../nbs/10_scaling_out.ipynb #6e3c31b6
+# %% ../nbs/10_scaling_out.ipynb #557b982c
 from .nb_08 import *
 from . import nb_08 as _previous
 __all__ = _previous.__all__ + globals().get('__all__', [])
 
-# %% ../nbs/10_scaling_out.ipynb #f1cd686c
-import datetime, os, re, socket, subprocess, sys
+# %% ../nbs/10_scaling_out.ipynb #0551d595
+import datetime, os, socket, subprocess, sys
 import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import BatchSampler, DistributedSampler
 
-# %% ../nbs/10_scaling_out.ipynb #ca802a7c
+# %% ../nbs/10_scaling_out.ipynb #22aab54c
 def rank() -> int:
     "This process's rank in the process group (0 when there is none: a plain one-process run)."
     return dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
@@ -34,7 +34,7 @@ def launched_by_torchrun() -> bool:
     "Whether torchrun (or another launcher setting its variables) started this process: RANK, WORLD_SIZE and MASTER_ADDR are set."
     return all(k in os.environ for k in ('RANK', 'WORLD_SIZE', 'MASTER_ADDR'))
 
-# %% ../nbs/10_scaling_out.ipynb #864e08c7
+# %% ../nbs/10_scaling_out.ipynb #0b764ede
 def init_distributed(backend: str = None, timeout_s: float = 120.0) -> bool:
     """Join the process group torchrun set up (its variables say where: `env://`), with `timeout_s` seconds for joining
     and for every collective; backend `nccl` when CUDA is there, else `gloo`. Returns False, doing nothing, when not
@@ -50,46 +50,31 @@ def cleanup_distributed() -> None:
     "Leave the process group cleanly (`destroy_process_group`), if this process is in one."
     if dist.is_available() and dist.is_initialized(): dist.destroy_process_group()
 
-# %% ../nbs/10_scaling_out.ipynb #ae64a2ce
-PRECISIONS = {'float32': None, 'bfloat16': torch.bfloat16, 'float16': torch.float16}
+# %% ../nbs/10_scaling_out.ipynb #d3ee3895
+def free_port() -> int:
+    "A TCP port on this machine that no program listens on now (the system picks it)."
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
 
-class MixedPrecisionCB(Callback):
-    """Runs each batch's forward pass and loss under `torch.autocast` with `dtype` ('bfloat16' or 'float16'): matrix
-    products in that type, sensitive operations (softmax, losses) in float32, the weights and the optimizer in float32.
-    With float16 it scales the loss (`torch.amp.GradScaler`) so small gradients do not underflow, and skips a step
-    whose gradients overflowed."""
-    order = -7  # after DeviceCB and DistributedCB: autocast needs the model's device
-    def __init__(self, dtype: str = 'bfloat16'):
-        if PRECISIONS.get(dtype) is None:
-            raise ValueError(f"MixedPrecisionCB: dtype must be 'bfloat16' or 'float16', not {dtype!r}.")
-        self.dtype, self.scaler, self.ctx = dtype, None, None
-    def before_fit(self, learn):
-        self.device_type = next(learn.model.parameters()).device.type
-        if self.dtype == 'float16' and self.scaler is None: self.scaler = torch.amp.GradScaler(self.device_type)
-    def before_batch(self, learn):
-        self.ctx = torch.autocast(self.device_type, dtype=PRECISIONS[self.dtype])
-        self.ctx.__enter__()
-    def _leave(self, learn=None):
-        if self.ctx is not None: self.ctx.__exit__(None, None, None); self.ctx = None
-    def after_loss(self, learn):
-        self._leave()  # backward runs outside autocast, in the types the forward pass chose
-        if self.scaler is not None and learn.training: self.loss, learn.loss = learn.loss, self.scaler.scale(learn.loss)
-    def after_backward(self, learn):
-        if self.scaler is None: return
-        learn.loss = self.loss  # what the metrics record: the loss itself, not scaled
-        self.scaler.unscale_(learn.opt)
-        if not all(p.grad.isfinite().all() for p in learn.model.parameters() if p.grad is not None):
-            learn.opt.zero_grad(); self.scaler.update()  # a smaller scale next time
-            raise CancelBatchException("float16 gradients overflowed: step skipped, loss scale lowered")
-    def after_step(self, learn):
-        if self.scaler is not None: self.scaler.update()
-    after_cancel_batch = cleanup_fit = _leave
-    def state_dict(self) -> dict: return {'dtype': self.dtype, 'scaler': self.scaler.state_dict() if self.scaler else None}
-    def load_state_dict(self, state: dict):
-        if state['dtype'] != self.dtype: raise CheckpointError(f"the checkpoint was trained in {state['dtype']}, not {self.dtype}.")
-        if self.scaler is not None: self.scaler.load_state_dict(state['scaler'])
+class LaunchError(RuntimeError):
+    "A torchrun job that could not start or whose processes failed; the message says which and why."
 
-# %% ../nbs/10_scaling_out.ipynb #9bf11932
+def run_torchrun(args: list, nproc: int = 2, port: int = None, timeout: float = 300, env: dict = None) -> subprocess.CompletedProcess:
+    """Run `torchrun --nproc_per_node nproc --master_port port args…` (this Python's torch) on this machine and return
+    the finished process (stdout and stderr as text); a busy port raises a LaunchError that says so. Each process
+    gets one CPU thread (OMP_NUM_THREADS=1, as torchrun sets by default)."""
+    port = free_port() if port is None else port
+    cmd = [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node', str(nproc), '--master_addr', '127.0.0.1',
+           '--master_port', str(port), *map(str, args)]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                       env={**os.environ, 'OMP_NUM_THREADS': '1', **(env or {})})
+    if p.returncode != 0 and 'EADDRINUSE' in p.stderr:
+        raise LaunchError(f"port {port} is already in use on this machine (another torchrun job, or another program): torchrun "
+                          "could not listen on it. Choose another --master_port, or leave port=None to take a free one.")
+    return p
+
+# %% ../nbs/10_scaling_out.ipynb #102c4cd5
 def distributed_loader(ds, bs: int, shuffle: bool = False, seed: int = 0, drop_last: bool = False,
                        num_replicas: int = None, rank: int = None) -> torch.utils.data.DataLoader:
     """Batches of `bs` items of this rank's share of `ds` (`DistributedSampler`: every `num_replicas`-th item of one
@@ -104,7 +89,7 @@ def dist_sampler(dl):
         if isinstance(s, DistributedSampler): return s
     return None
 
-# %% ../nbs/10_scaling_out.ipynb #6a390caa
+# %% ../nbs/10_scaling_out.ipynb #aaee512e
 class SamplerEpochCB(Callback):
     "Calls `set_epoch` of the loaders' `DistributedSampler` before each epoch: a new shared order every epoch."
     order = -9
@@ -169,7 +154,46 @@ class DistributedCB(SamplerEpochCB):
         if self.shard: learn.train_dl, learn.valid_dl = self.loaders
         for cb, ev in self.muted: delattr(cb, ev)
 
-# %% ../nbs/10_scaling_out.ipynb #72cf17c5
+# %% ../nbs/10_scaling_out.ipynb #63e0f715
+PRECISIONS = {'float32': None, 'bfloat16': torch.bfloat16, 'float16': torch.float16}
+
+class MixedPrecisionCB(Callback):
+    """Runs each batch's forward pass and loss under `torch.autocast` with `dtype` ('bfloat16' or 'float16'): matrix
+    products in that type, sensitive operations (softmax, losses) in float32, the weights and the optimizer in float32.
+    With float16 it scales the loss (`torch.amp.GradScaler`) so small gradients do not underflow, and skips a step
+    whose gradients overflowed."""
+    order = -7  # after DeviceCB and DistributedCB: autocast needs the model's device
+    def __init__(self, dtype: str = 'bfloat16'):
+        if PRECISIONS.get(dtype) is None:
+            raise ValueError(f"MixedPrecisionCB: dtype must be 'bfloat16' or 'float16', not {dtype!r}.")
+        self.dtype, self.scaler, self.ctx = dtype, None, None
+    def before_fit(self, learn):
+        self.device_type = next(learn.model.parameters()).device.type
+        if self.dtype == 'float16' and self.scaler is None: self.scaler = torch.amp.GradScaler(self.device_type)
+    def before_batch(self, learn):
+        self.ctx = torch.autocast(self.device_type, dtype=PRECISIONS[self.dtype])
+        self.ctx.__enter__()
+    def _leave(self, learn=None):
+        if self.ctx is not None: self.ctx.__exit__(None, None, None); self.ctx = None
+    def after_loss(self, learn):
+        self._leave()  # backward runs outside autocast, in the types the forward pass chose
+        if self.scaler is not None and learn.training: self.loss, learn.loss = learn.loss, self.scaler.scale(learn.loss)
+    def after_backward(self, learn):
+        if self.scaler is None: return
+        learn.loss = self.loss  # what the metrics record: the loss itself, not scaled
+        self.scaler.unscale_(learn.opt)
+        if not all(p.grad.isfinite().all() for p in learn.model.parameters() if p.grad is not None):
+            learn.opt.zero_grad(); self.scaler.update()  # a smaller scale next time
+            raise CancelBatchException("float16 gradients overflowed: step skipped, loss scale lowered")
+    def after_step(self, learn):
+        if self.scaler is not None: self.scaler.update()
+    after_cancel_batch = cleanup_fit = _leave
+    def state_dict(self) -> dict: return {'dtype': self.dtype, 'scaler': self.scaler.state_dict() if self.scaler else None}
+    def load_state_dict(self, state: dict):
+        if state['dtype'] != self.dtype: raise CheckpointError(f"the checkpoint was trained in {state['dtype']}, not {self.dtype}.")
+        if self.scaler is not None: self.scaler.load_state_dict(state['scaler'])
+
+# %% ../nbs/10_scaling_out.ipynb #d7c6e0cc
 COMMAND_SETTINGS = {**TRAIN_SETTINGS,
     'precision': Key(str, 'float32', "float32; or mixed precision: bfloat16 (CPU or GPU), float16 with loss scaling (GPU) (lecture 10)",
                      choices=tuple(PRECISIONS))}
@@ -183,27 +207,3 @@ def command_callbacks(s: dict, device) -> list:
     cbs = [DistributedCB(seed=s['seed'])] if dist.is_initialized() else []
     if s['precision'] != 'float32': cbs.append(MixedPrecisionCB(s['precision']))
     return cbs
-
-# %% ../nbs/10_scaling_out.ipynb #99f4f4c1
-def free_port() -> int:
-    "A TCP port on this machine that no program listens on now (the system picks it)."
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-class LaunchError(RuntimeError):
-    "A torchrun job that could not start or whose processes failed; the message says which and why."
-
-def run_torchrun(args: list, nproc: int = 2, port: int = None, timeout: float = 300, env: dict = None) -> subprocess.CompletedProcess:
-    """Run `torchrun --nproc_per_node nproc --master_port port args…` (this Python's torch) on this machine and return
-    the finished process (stdout and stderr as text); a busy port raises a LaunchError that says so. Each process
-    gets one CPU thread (OMP_NUM_THREADS=1, as torchrun sets by default)."""
-    port = free_port() if port is None else port
-    cmd = [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node', str(nproc), '--master_addr', '127.0.0.1',
-           '--master_port', str(port), *map(str, args)]
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
-                       env={**os.environ, 'OMP_NUM_THREADS': '1', **(env or {})})
-    if p.returncode != 0 and 'EADDRINUSE' in p.stderr:
-        raise LaunchError(f"port {port} is already in use on this machine (another torchrun job, or another program): torchrun "
-                          "could not listen on it. Choose another --master_port, or leave port=None to take a free one.")
-    return p
