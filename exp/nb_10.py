@@ -106,12 +106,12 @@ class DistributedCB(SamplerEpochCB):
     of all the data, and lets only rank 0 save checkpoints and log."""
     order = -9  # after DeviceCB has moved the model, before MetricsCB summarises a pass
     writers = (CheckpointCB, LoggingCB)  # what only rank 0 runs (but for before_fit: a resume loads on every rank)
-    def __init__(self, seed: int = 0, shard: bool = True): self.seed, self.shard = seed, shard
+    def __init__(self, seed: int = 0, shard: bool = True): self.seed, self.shard, self.module, self.muted = seed, shard, None, []
     def before_fit(self, learn):
         if not dist.is_initialized():
             raise RuntimeError("DistributedCB needs a process group: launch with torchrun and call init_distributed() first.")
         self.loaders = learn.train_dl, learn.valid_dl
-        if self.shard: learn.train_dl, learn.valid_dl = (self._sharded(dl, train) for dl, train in zip(self.loaders, (True, False)))
+        if self.shard: learn.train_dl, learn.valid_dl = [self._sharded(dl, train) for dl, train in zip(self.loaders, (True, False))]
         self.module = learn.model
         dev = next(learn.model.parameters()).device
         self.ddp = DistributedDataParallel(learn.model, device_ids=[dev] if dev.type == 'cuda' else None)
@@ -149,10 +149,10 @@ class DistributedCB(SamplerEpochCB):
         else:
             m.losses, m.sizes = [l for p in parts for l in p['losses']], [s for p in parts for s in p['sizes'].tolist()]
         for k in ('guesses', 'targets', 'ys', 'outs'): setattr(m, k, [t for p in parts for t in p[k]])
-    def cleanup_fit(self, learn):
-        learn.model = self.module
-        if self.shard: learn.train_dl, learn.valid_dl = self.loaders
+    def cleanup_fit(self, learn):  # also after an error: the Learner gets its own model, loaders and callbacks back
+        if self.module is not None: learn.model, (learn.train_dl, learn.valid_dl) = self.module, self.loaders
         for cb, ev in self.muted: delattr(cb, ev)
+        self.module, self.muted = None, []
 
 # %% ../nbs/10_scaling_out.ipynb #63e0f715
 PRECISIONS = {'float32': None, 'bfloat16': torch.bfloat16, 'float16': torch.float16}

@@ -176,3 +176,18 @@ def _adagrad_step(adagrad_step):
     assert first is None, (f"after step {first + 1} a parameter differs from torch.optim.Adagrad's by {diffs[first]:.2g} "
                            f"(largest over 20 steps {worst:.2g}); compare with the rule: s is the sum of all squared gradients so far, "
                            "the step lr·d/(√s + ε)")
+
+
+@exercise('10', 'shard')
+def _shard(shard):
+    "shard(n, world_size, rank) gives the indices DistributedSampler(range(n), world_size, rank, shuffle=False) yields."
+    from torch.utils.data import DistributedSampler
+    for n, w in ((12, 2), (10, 4), (7, 3), (5, 8), (1, 2), (16, 1)):
+        for r in range(w):
+            want = list(DistributedSampler(range(n), num_replicas=w, rank=r, shuffle=False))
+            got = shard(n, w, r)
+            assert got is not None, "shard returned None; return a list of indices"
+            got = [int(i) for i in got]
+            assert got == want, (f"n={n}, world_size={w}, rank={r}: expected {want}, got {got}" +
+                                 (" (pad the indices with the first ones until their number is a multiple of world_size)"
+                                  if len(got) < len(want) else ''))

@@ -1,6 +1,6 @@
 """Training: models, devices, seeds, the training loops, the Learner and its callbacks, learning-rate schedules and the
 training command's settings, logging and run records, the optimizers built from scratch, their schedules and the
-learning-rate finder (re-exported from `exp`, each loaded only when used).
+learning-rate finder, data-parallel training on several processes and mixed precision (re-exported from `exp`, each loaded only when used).
 
     from helpers.training import MLP, default_device, set_all_seeds, train_model, Learner, MetricsCB, adamw, lr_find
 """
@@ -22,4 +22,7 @@ __all__, __getattr__, __dir__ = lazy_exports(__name__, {
     'nb_08': ['check_hypers', 'GeneralOptimizer', 'sgd_step', 'compare_optimizers', 'momentum_step', 'l2_reg', 'decoupled_wd',
               'sgd', 'rmsprop_step', 'rmsprop', 'adam_step', 'adam', 'decay_groups', 'adamw', 'cos_anneal', 'warmup_cosine',
               'one_cycle', 'set_hyper', 'HyperScheduleCB', 'LRFinderCB', 'LRFindResult', 'lr_find', 'state_per_param'],
+    'nb_10': ['rank', 'world_size', 'is_main_process', 'launched_by_torchrun', 'init_distributed', 'cleanup_distributed',
+              'distributed_loader', 'dist_sampler', 'SamplerEpochCB', 'DistributedCB', 'MixedPrecisionCB', 'PRECISIONS',
+              'COMMAND_SETTINGS', 'command_callbacks', 'free_port', 'LaunchError', 'run_torchrun'],
 })
