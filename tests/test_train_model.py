@@ -3,7 +3,7 @@ import contextlib, io, os, signal, subprocess, sys, time, tomllib
 from types import SimpleNamespace
 import pytest, yaml
 from exp import nb_00
-from exp.nb_07 import TRAIN_SETTINGS
+from exp.nb_10 import COMMAND_SETTINGS  # lecture 07's TRAIN_SETTINGS and the keys later lectures add
 from helpers import train_command as cmd
 from tools.notebooks import REPO
 
@@ -31,7 +31,7 @@ def test_help_explains_every_option_and_key(capsys):
     out = capsys.readouterr().out
     assert e.value.code == 0
     for opt in ('--settings_path', '--results_path', '--resume', '--overwrite'): assert opt in out
-    for k in TRAIN_SETTINGS: assert f'\n  {k} ' in out
+    for k in COMMAND_SETTINGS: assert f'\n  {k} ' in out
     assert "get_test_data(dataset) the test split" in out.replace('\n', ' ') and 'settings/ folder' in out
     assert 'the DLF_DATASET variable, which the lectures read, does not apply' in out.replace('\n', ' ')
     for f in cmd.RESULT_FILES: assert f in out
@@ -58,7 +58,7 @@ def test_full_quick_run(quick_run):
     assert sorted(p.name for p in d.iterdir()) == sorted(cmd.RESULT_FILES)
     res = yaml.safe_load((d/'results.yaml').read_text())
     s = yaml.safe_load((d/'settings.yaml').read_text())
-    assert res['settings'] == s and set(s) == set(TRAIN_SETTINGS)
+    assert res['settings'] == s and set(s) == set(COMMAND_SETTINGS)
     assert all(s[k] == v for k, v in yaml.safe_load(QUICK.read_text()).items())
     n = res['run']['num_epochs']
     assert n == nb_00.budget(s['num_epochs']) and len(res['history']) == n
