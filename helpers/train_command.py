@@ -28,14 +28,20 @@ from exp.nb_05 import CheckpointError
 from exp.nb_06 import probe_writable
 from exp.nb_07 import (SettingsError, load_settings, resolve_device, save_yaml, settings_help, setup_logging,
                        train_from_settings, PLOT_FILES)
-from exp.nb_10 import (COMMAND_SETTINGS, cleanup_distributed, command_callbacks, init_distributed, is_main_process,
-                       launched_by_torchrun, rank, world_size)
+
+
+def _nb10():
+    "Lecture 10's module (the settings key `precision`, several processes), loaded when the command runs or prints its help, so that lecture 07 can import this module without loading a later lecture."
+    from exp import nb_10
+    return nb_10
 
 RESULT_FILES = ('results.yaml', 'training.log', 'checkpoint.pt', 'settings.yaml', 'mode.yaml', *PLOT_FILES)
 START_FILES = ('settings.yaml', 'mode.yaml', 'training.log')  # what a start writes before its first epoch
 N_CLASSES = inspect.signature(MLP).parameters['n_out'].default  # the classes the command's MLP predicts
 
-EPILOG = f"""\
+def epilog() -> str:
+    "The text after the options in --help: the files, the data, the checks, several processes, every settings key."
+    return f"""\
 what it writes into DIR:
   training.log       everything printed, time-stamped (appended to by --resume)
   settings.yaml      the settings as used, defaults filled in (written before training)
@@ -66,7 +72,7 @@ effective batch is N x batch_size) with gradients averaged in every step; rank 0
 the results folder, and --resume works the same. A rank that fails ends the whole job.
 
 settings keys (YAML `key: value` lines; example files in the repository's settings/ folder):
-{settings_help(COMMAND_SETTINGS)}
+{settings_help(_nb10().COMMAND_SETTINGS)}
 """
 
 
@@ -81,7 +87,7 @@ class DataError(Exception):
 def parse_args(argv=None) -> argparse.Namespace:
     "The command's arguments (argparse exits with its usage message when a required one is missing)."
     prog = 'dlf-train' if Path(sys.argv[0]).name == 'dlf-train' else 'python -m helpers.train_model'
-    p = argparse.ArgumentParser(prog=prog, formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG,
+    p = argparse.ArgumentParser(prog=prog, formatter_class=argparse.RawDescriptionHelpFormatter, epilog=epilog(),
                                 description="Train the course's MLP as a YAML settings file says; write the log,\n"
                                             "results, plots and checkpoints into a results folder.")
     p.add_argument('--settings_path', required=True, type=Path, metavar='SETTINGS.yaml',
@@ -141,7 +147,7 @@ def check_results_dir(d: Path, settings: dict, resume: bool = False, overwrite: 
                                      (": the folder holds a start that finished no epoch, which a run without --resume replaces."
                                       if _unfinished_start(d) else " and with --overwrite (the folder holds files of an earlier start)."
                                       if present else '.'))
-        try: saved = load_settings(d/'settings.yaml', COMMAND_SETTINGS) if (d/'settings.yaml').exists() else None
+        try: saved = load_settings(d/'settings.yaml', _nb10().COMMAND_SETTINGS) if (d/'settings.yaml').exists() else None
         except SettingsError as e:
             raise ResultsFolderError(f"{e} This file holds the settings the run in {d} started with: restore it, or start "
                                      "again with --overwrite.") from None
@@ -230,22 +236,22 @@ DIST_TIMEOUT_S = 120  # seconds a process waits to join the group or in one coll
 def train_command(argv=None) -> int:
     "Run the command with arguments `argv` (default: the command line); returns the exit status (0 done, 1 training or its data failed, 2 bad settings or results folder, 130 interrupted)."
     a = parse_args(argv)
-    if not launched_by_torchrun(): return _run(a)
-    try: init_distributed(timeout_s=DIST_TIMEOUT_S)
+    if not _nb10().launched_by_torchrun(): return _run(a)
+    try: _nb10().init_distributed(timeout_s=DIST_TIMEOUT_S)
     except Exception as e:
         print(f"error: rank {os.environ['RANK']} of {os.environ['WORLD_SIZE']}: cannot join the process group: {type(e).__name__}: {e}",
               file=sys.stderr)
         return 1
     try: return _run(a)
-    finally: cleanup_distributed()
+    finally: _nb10().cleanup_distributed()
 
 
 def _checked_start(a) -> tuple:
     "Rank 0's checks and the folder's preparation: (exit status, settings, whether an unfinished start is replaced)."
     d = a.results_path
     try:
-        settings = load_settings(a.settings_path, COMMAND_SETTINGS)
-        command_callbacks(settings, resolve_device(settings['device'], str(a.settings_path)))
+        settings = load_settings(a.settings_path, _nb10().COMMAND_SETTINGS)
+        _nb10().command_callbacks(settings, resolve_device(settings['device'], str(a.settings_path)))
         restart = check_results_dir(d, settings, a.resume, a.overwrite, a.settings_path)
         check_data(settings, str(a.settings_path))
         if a.resume: _check_writable(d)  # the log and the checkpoints go on in it
@@ -264,13 +270,14 @@ def _checked_start(a) -> tuple:
 
 def _run(a) -> int:
     "The command in this process: rank 0 (the only one without torchrun) checks and prepares; every rank trains."
-    d, main, n = a.results_path, is_main_process(), world_size()
+    nb10 = _nb10()
+    d, main, n = a.results_path, nb10.is_main_process(), nb10.world_size()
     status, settings, restart = _checked_start(a) if main else (0, None, False)
     if n > 1:  # the others wait for rank 0's verdict, so nobody reads the folder while it is being prepared
         verdict = [status]; dist.broadcast_object_list(verdict, src=0); status = verdict[0]
     if status: return status
-    if not main: settings = load_settings(a.settings_path, COMMAND_SETTINGS)  # rank 0 has checked the file
-    who = f"rank {rank()} of {n}: " if n > 1 else ''
+    if not main: settings = load_settings(a.settings_path, nb10.COMMAND_SETTINGS)  # rank 0 has checked the file
+    who = f"rank {nb10.rank()} of {n}: " if n > 1 else ''
     import matplotlib.pyplot as plt
     plt.switch_backend('agg')  # the command only saves figures; never open a window
     log = setup_logging(d/'training.log', append=a.resume or restart) if main else _quiet_log()
@@ -282,7 +289,7 @@ def _run(a) -> int:
         log.info(f"{'resuming' if a.resume else 'training'}: settings {a.settings_path}, results {d}")
         if n > 1: log.info(f"processes: {n} ({dist.get_backend()}); batch_size {settings['batch_size']} per process, "
                            f"{n * settings['batch_size']} per step in all")
-        extra = command_callbacks(settings, resolve_device(settings['device']))
+        extra = nb10.command_callbacks(settings, resolve_device(settings['device']))
         train_from_settings(settings, d, resume=a.resume, log=log.info, extra_cbs=extra, write=main)
         return 0
     except KeyboardInterrupt:

@@ -55,6 +55,7 @@ def test_two_processes_equal_one_with_twice_the_batch(tmp_path):
 
 FAULTY = '''
 import os, sys
+from exp import nb_10
 from exp.nb_10 import Callback, rank
 from helpers import train_command as tc
 class Fault(Callback):
@@ -63,8 +64,8 @@ class Fault(Callback):
         if rank() == int(os.environ['FAULT_RANK']) and learn.training and learn.epoch == 1 and learn.iter == 2:
             if os.environ['FAULT'] == 'hang': import time; time.sleep(60)
             raise RuntimeError('injected fault')
-plain = tc.command_callbacks
-tc.command_callbacks = lambda s, device: plain(s, device) + [Fault()]
+plain = nb_10.command_callbacks
+nb_10.command_callbacks = lambda s, device: plain(s, device) + [Fault()]
 tc.DIST_TIMEOUT_S = float(os.environ.get('TIMEOUT', tc.DIST_TIMEOUT_S))
 sys.exit(tc.train_command())
 '''
