@@ -47,7 +47,7 @@ def run_section(name: str, a) -> Section:
         return optimizers_section(repeats=a.repeats + 2, steps=20 if a.quick else 200)
     if name == 'distributed':
         from bench.distributed import distributed_section
-        if a.quick: return distributed_section(repeats=1, epochs=2, n_train=256)
+        if a.quick: return distributed_section(repeats=1, batch_sizes=(64,), epochs=2, n_train=256)
         return distributed_section(repeats=a.repeats)
     from bench.course import course_section
     lectures = a.lectures or (['00'] if a.quick else [])

@@ -149,7 +149,7 @@ def test_report_format():
 
 def test_distributed_section_tiny():
     "One launch of 1 and one of 2 processes (torchrun, gloo): throughputs and the efficiency computed from them."
-    s = distributed.distributed_section(repeats=1, epochs=2, n_train=128, bs=16)
+    s = distributed.distributed_section(repeats=1, batch_sizes=(16,), epochs=2, n_train=128)
     names = [r.name for r in s.rows]
     assert names == ['MLP 784-100-10, batch 16 per process, 1 process: training throughput',
                      'MLP 784-100-10, batch 16 per process, 2 processes: training throughput',
