@@ -37,12 +37,13 @@ def launched_by_torchrun() -> bool:
 # %% ../nbs/10_scaling_out.ipynb #0b764ede
 def init_distributed(backend: str = None, timeout_s: float = 120.0) -> bool:
     """Join the process group torchrun set up (its variables say where: `env://`), with `timeout_s` seconds for joining
-    and for every collective; backend `nccl` when CUDA is there, else `gloo`. Returns False, doing nothing, when not
-    launched by torchrun."""
+    and for every collective. Default backend: gloo; with CUDA, NCCL for GPU tensors and gloo for CPU ones
+    ('cpu:gloo,cuda:nccl'), and process k takes GPU `LOCAL_RANK` k. Returns False, doing nothing, when not launched
+    by torchrun."""
     if not launched_by_torchrun(): return False
     if dist.is_initialized(): return True
-    if backend is None: backend = 'nccl' if torch.cuda.is_available() else 'gloo'
-    if backend == 'nccl': torch.cuda.set_device(int(os.environ.get('LOCAL_RANK', 0)))
+    if backend is None: backend = 'cpu:gloo,cuda:nccl' if torch.cuda.is_available() else 'gloo'
+    if 'nccl' in backend: torch.cuda.set_device(int(os.environ.get('LOCAL_RANK', 0)))
     dist.init_process_group(backend, timeout=datetime.timedelta(seconds=timeout_s))
     return True
 
