@@ -9,7 +9,9 @@ at batch sizes 64/128/256, and the fraction of a matmul-measured FLOP ceiling; 2
 loaders plain, with 2 workers, cached, and of in-memory tensors; 3 `fashion` — time to accuracy on full Fashion-MNIST,
 the course's MLP vs scikit-learn's MLPClassifier (needs Debian's dataset-fashion-mnist, else skipped); 4 `course` —
 seconds per lecture and in total, quick and default mode, a fresh kernel each; 5 `optimizers` — time per step of the
-course's Adam (lecture 08) against torch.optim.Adam (default, foreach=False, foreach=True) on the course MLP.
+course's Adam (lecture 08) against torch.optim.Adam (default, foreach=False, foreach=True) on the course MLP; 6
+`distributed` — training throughput of 1 vs 2 torchrun processes (gloo, 1 thread each, lecture 10's DistributedCB)
+at a fixed per-process batch, and the scaling efficiency (GPUs: `python -m bench.distributed_gpu`).
 
 Every figure is the median of several measurements, printed with its min–max; compared methods run alternately.
 """
@@ -24,7 +26,7 @@ from bench.timing import Section, machine
 
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH/'results.md'
-SECTIONS = ('training', 'loading', 'fashion', 'course', 'optimizers')
+SECTIONS = ('training', 'loading', 'fashion', 'course', 'optimizers', 'distributed')
 
 
 def run_section(name: str, a) -> Section:
@@ -43,6 +45,10 @@ def run_section(name: str, a) -> Section:
     if name == 'optimizers':
         from bench.optimizers import optimizers_section
         return optimizers_section(repeats=a.repeats + 2, steps=20 if a.quick else 200)
+    if name == 'distributed':
+        from bench.distributed import distributed_section
+        if a.quick: return distributed_section(repeats=1, batch_sizes=(64,), epochs=2, n_train=256)
+        return distributed_section(repeats=a.repeats)
     from bench.course import course_section
     lectures = a.lectures or (['00'] if a.quick else [])
     return course_section({'quick': a.course_repeats[0], 'default': a.course_repeats[1]}, lectures)
@@ -84,7 +90,7 @@ def main(argv=None) -> int:
     p.add_argument('--sections', nargs='+', choices=SECTIONS, default=list(SECTIONS), help="sections to run (default: all)")
     p.add_argument('--quick', action='store_true', help="tiny sizes and one lecture: a smoke test of the code paths, not a benchmark")
     p.add_argument('--repeats', type=count, default=None,
-                   help="measurements per figure in sections 1-2, and 2 more in section 5 (default 5; quick 2)")
+                   help="measurements per figure in sections 1-2 and 6 (launches per process count), and 2 more in section 5 (default 5; quick 2)")
     p.add_argument('--fashion-repeats', type=count, default=3, help="course MLP runs (seeds) in section 3 (default 3)")
     p.add_argument('--sklearn-repeats', type=count, default=2, help="scikit-learn runs in section 3, 1-2 min each (default 2)")
     p.add_argument('--course-repeats', type=count, nargs=2, default=[2, 2], metavar=('QUICK', 'DEFAULT'),

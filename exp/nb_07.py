@@ -196,9 +196,9 @@ def make_schedule(s: dict, steps: int):
         return lambda opt: torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=s['learning_rate'], total_steps=steps, cycle_momentum=False)
     if s['schedule'] == 'cosine': return lambda opt: torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
 
-def make_learner(s: dict, t: SimpleNamespace, results_dir=None, resume: bool = False, log=print) -> Learner:
-    "A Learner for `prepare_training`'s `t`: device, finite-loss check, metrics, logging, the schedule; with `results_dir`, checkpoints."
-    cbs = [DeviceCB(t.device), FiniteLossCB(), MetricsCB(), LoggingCB(log, every=s['logging_interval'])]
+def make_learner(s: dict, t: SimpleNamespace, results_dir=None, resume: bool = False, log=print, extra_cbs=()) -> Learner:
+    "A Learner for `prepare_training`'s `t`: device, finite-loss check, metrics, logging, the schedule, `extra_cbs`; with `results_dir`, checkpoints."
+    cbs = [DeviceCB(t.device), FiniteLossCB(), MetricsCB(), LoggingCB(log, every=s['logging_interval']), *extra_cbs]
     schedule = make_schedule(s, budget(s['num_epochs']) * len(t.loaders[0]))
     if schedule is not None: cbs.append(ScheduleCB(schedule, per='batch'))
     if results_dir is not None: cbs.append(CheckpointCB(Path(results_dir)/'checkpoint.pt', resume))
@@ -212,9 +212,11 @@ def plot_results(results: dict, averaging_iterations: int = 100) -> tuple:
     return (plot_training_loss(results['minibatch_loss'], len(h), averaging_iterations),
             plot_accuracy([r['train_acc'] for r in h], [r['valid_acc'] for r in h]))
 
-def train_from_settings(s: dict, results_dir, resume: bool = False, log=print, make_model: Callable = None) -> dict:
-    """Train as settings `s` say (the model: `make_model(s)`, see `prepare_training`); write checkpoint.pt, results.yaml
-    and the plots into `results_dir`; return the results."""
+def train_from_settings(s: dict, results_dir, resume: bool = False, log=print, make_model: Callable = None, extra_cbs=(),
+                        write: bool = True) -> dict:
+    """Train as settings `s` say (the model: `make_model(s)`, see `prepare_training`), with the Learner's `extra_cbs`;
+    write checkpoint.pt, results.yaml and the plots into `results_dir` (with `write=False` only the checkpoint, if a
+    callback lets it: lecture 10's other ranks); return the results."""
     t0 = time.perf_counter()
     results_dir = Path(results_dir); results_dir.mkdir(parents=True, exist_ok=True)
     log('settings: ' + ', '.join(f'{k}={v}' for k, v in s.items()))
@@ -224,7 +226,7 @@ def train_from_settings(s: dict, results_dir, resume: bool = False, log=print, m
     t = prepare_training(s, log, make_model)
     log(f"device: {t.device}")
     t1 = time.perf_counter()
-    learn = make_learner(s, t, results_dir, resume, log)
+    learn = make_learner(s, t, results_dir, resume, log, extra_cbs)
     learn.fit(num_epochs)
     test_acc = compute_accuracy(t.model, t.loaders[2], t.device)  # the test set, read once, after training
     log(f"test accuracy {test_acc:.2f}%")
@@ -236,9 +238,10 @@ def train_from_settings(s: dict, results_dir, resume: bool = False, log=print, m
                        'device': str(t.device), 'resumed': resume, 'versions': versions()},
                'timings': {'setup_s': round(t1 - t0, 3), 'training_s': round(t2 - t1, 3), 'total_s': round(t2 - t0, 3)},
                'minibatch_loss': [float(l) for l in learn.batch_losses]}
-    for fn, fig in zip(PLOT_FILES, plot_results(results, s['averaging_iterations'])):
-        fig.savefig(results_dir/fn, dpi=100); plt.close(fig)
-    save_yaml(results, results_dir/'results.yaml')
+    if write:
+        for fn, fig in zip(PLOT_FILES, plot_results(results, s['averaging_iterations'])):
+            fig.savefig(results_dir/fn, dpi=100); plt.close(fig)
+        save_yaml(results, results_dir/'results.yaml')
     log(f"time: setup {t1 - t0:.1f} s, training {t2 - t1:.1f} s" + (" (this process only; resumed)" if resume else ''))
-    log(f"wrote results.yaml, {', '.join(PLOT_FILES)} and checkpoint.pt to {results_dir}")
+    if write: log(f"wrote results.yaml, {', '.join(PLOT_FILES)} and checkpoint.pt to {results_dir}")
     return results

@@ -193,3 +193,18 @@ def _layer_norm(layer_norm):
                                    f"{(torch.as_tensor(got) - want).abs().max():.2e} (normalize each example over all its own values)")
     x = torch.zeros(2, 3)
     assert torch.isfinite(torch.as_tensor(layer_norm(x, 1e-5))).all(), "a constant example gives NaN: add eps to the variance"
+
+
+@exercise('10', 'shard')
+def _shard(shard):
+    "shard(n, world_size, rank) gives the indices DistributedSampler(range(n), world_size, rank, shuffle=False) yields."
+    from torch.utils.data import DistributedSampler
+    for n, w in ((12, 2), (10, 4), (7, 3), (5, 8), (1, 2), (16, 1)):
+        for r in range(w):
+            want = list(DistributedSampler(range(n), num_replicas=w, rank=r, shuffle=False))
+            got = shard(n, w, r)
+            assert got is not None, "shard returned None; return a list of indices"
+            got = [int(i) for i in got]
+            assert got == want, (f"n={n}, world_size={w}, rank={r}: expected {want}, got {got}" +
+                                 (" (pad the indices with the first ones until their number is a multiple of world_size)"
+                                  if len(got) < len(want) else ''))

@@ -2,18 +2,22 @@
 
     python -m helpers.train_model --settings_path settings/mnist_mlp.yaml --results_path results/mnist_mlp
     dlf-train --settings_path settings/mnist_mlp.yaml --results_path results/mnist_mlp   # same, as a console script
+    torchrun --nproc_per_node 2 -m helpers.train_model --settings_path ... --results_path ...   # 2 processes (lecture 10)
 
 From Python (a notebook): `from helpers.train_command import train_command; train_command([...arguments...])`.
 `helpers/train_model.py` only runs it for `python -m helpers.train_model`; the *function* `train_model` (lecture 05)
 lives in `helpers.training`, so the two never clash.
 
 The pieces (settings schema and checks, logging, atomic YAML, `train_from_settings`) are exported by lecture 07
-(`exp.nb_07`); this module adds the arguments, the results-folder policy and the wiring of the log.
+(`exp.nb_07`); this module adds the arguments, the results-folder policy and the wiring of the log. Under torchrun
+(lecture 10: `exp.nb_10`, whose schema adds the key `precision`) every process trains its share of each batch; rank 0
+alone checks and prepares the results folder, logs and writes files, and a failing rank names itself.
 """
 from __future__ import annotations
-import argparse, inspect, os, sys, traceback
+import argparse, inspect, logging, os, sys, traceback
 from pathlib import Path
 
+import torch.distributed as dist
 import yaml
 
 from exp.nb_00 import quick_mode
@@ -26,12 +30,17 @@ from exp.nb_07 import (SettingsError, load_settings, resolve_device, save_yaml, 
                        train_from_settings, PLOT_FILES)
 
 
+def _nb10():
+    """Lecture 10's module: the newest settings schema (`COMMAND_SETTINGS`: lecture 07's keys, `model` and `channels` of
+    lecture 09, `precision`), `make_model` (lecture 09) and the helpers for several processes. Imported when the command
+    runs or prints its help, so that importing this module (lecture 07 does) loads no later lecture."""
+    from exp import nb_10
+    return nb_10
+
+
 def newest_schema():
-    """The settings schema the command checks and the function that builds the model: lecture 09's `MODEL_SETTINGS`
-    (lecture 07's keys plus `model` and `channels`) and `make_model`. Imported when first used, so that importing this
-    module (lecture 07 does) loads no later lecture."""
-    from exp.nb_09 import MODEL_SETTINGS, make_model
-    return MODEL_SETTINGS, make_model
+    "The settings schema the command checks and the function that builds the model the settings name."
+    return _nb10().COMMAND_SETTINGS, _nb10().make_model
 
 
 RESULT_FILES = ('results.yaml', 'training.log', 'checkpoint.pt', 'settings.yaml', 'mode.yaml', *PLOT_FILES)
@@ -40,7 +49,7 @@ N_CLASSES = inspect.signature(MLP).parameters['n_out'].default  # the classes th
 
 
 def epilog() -> str:
-    "The text after the options in --help: what the command writes, the data, the checks, every settings key."
+    "The text after the options in --help: the files, the data, the checks, several processes, every settings key."
     return f"""\
 what it writes into DIR:
   training.log       everything printed, time-stamped (appended to by --resume)
@@ -65,6 +74,11 @@ has training, validation and test rows, labels are classes 0..{N_CLASSES - 1}). 
 fails or is stopped before its first epoch ends leaves no checkpoint: run the same command
 again (no --overwrite needed). Exit status: 0 done, 1 training or loading the data failed,
 2 bad settings or results folder, 130 interrupted.
+
+several processes (lecture 10): `torchrun --nproc_per_node N -m helpers.train_model ...` runs
+N processes that each train on their share of every batch (batch_size is per process: the
+effective batch is N x batch_size) with gradients averaged in every step; rank 0 alone writes
+the results folder, and --resume works the same. A rank that fails ends the whole job.
 
 settings keys (YAML `key: value` lines; example files in the repository's settings/ folder):
 {settings_help(newest_schema()[0])}
@@ -225,52 +239,94 @@ def _next_step(d: Path) -> str:
     return "no epoch finished, so there is no checkpoint: run the same command again to start afresh (no --overwrite needed)"
 
 
+DIST_TIMEOUT_S = 120  # seconds a process waits to join the group or in one collective before it gives up
+
+
 def train_command(argv=None) -> int:
     "Run the command with arguments `argv` (default: the command line); returns the exit status (0 done, 1 training or its data failed, 2 bad settings or results folder, 130 interrupted)."
     a = parse_args(argv)
+    if not _nb10().launched_by_torchrun(): return _run(a)
+    try: _nb10().init_distributed(timeout_s=DIST_TIMEOUT_S)
+    except Exception as e:
+        print(f"error: rank {os.environ['RANK']} of {os.environ['WORLD_SIZE']}: cannot join the process group: {type(e).__name__}: {e}",
+              file=sys.stderr)
+        return 1
+    try: return _run(a)
+    finally: _nb10().cleanup_distributed()
+
+
+def _checked_start(a) -> tuple:
+    "Rank 0's checks and the folder's preparation: (exit status, settings, whether an unfinished start is replaced)."
     d = a.results_path
     try:
         settings = load_settings(a.settings_path, newest_schema()[0])
-        resolve_device(settings['device'], str(a.settings_path))
+        _nb10().command_callbacks(settings, resolve_device(settings['device'], str(a.settings_path)))
         restart = check_results_dir(d, settings, a.resume, a.overwrite, a.settings_path)
         check_data(settings, str(a.settings_path))
         if a.resume: _check_writable(d)  # the log and the checkpoints go on in it
         else: start_results_dir(d, settings, a.overwrite)
+        return 0, settings, restart
     except ResultsFolderError as e:
-        print(f"error: {e}", file=sys.stderr); return 2
+        print(f"error: {e}", file=sys.stderr); return 2, None, False
     except SettingsError as e:
         msg = str(e)
-        print(f"error: {msg if msg.startswith(str(a.settings_path)) else f'{a.settings_path}: {msg}'}", file=sys.stderr); return 2
+        print(f"error: {msg if msg.startswith(str(a.settings_path)) else f'{a.settings_path}: {msg}'}", file=sys.stderr); return 2, None, False
     except DataError as e:
-        print(f"error: {e}", file=sys.stderr); return 1
+        print(f"error: {e}", file=sys.stderr); return 1, None, False
     except KeyboardInterrupt:
-        print("interrupted before training started; nothing was written.", file=sys.stderr); return 130
+        print("interrupted before training started; nothing was written.", file=sys.stderr); return 130, None, False
+
+
+def _run(a) -> int:
+    "The command in this process: rank 0 (the only one without torchrun) checks and prepares; every rank trains."
+    nb10 = _nb10()
+    d, main, n = a.results_path, nb10.is_main_process(), nb10.world_size()
+    status, settings, restart = _checked_start(a) if main else (0, None, False)
+    if n > 1:  # the others wait for rank 0's verdict, so nobody reads the folder while it is being prepared
+        verdict = [status]; dist.broadcast_object_list(verdict, src=0); status = verdict[0]
+    if status: return status
+    if not main: settings = load_settings(a.settings_path, newest_schema()[0])  # rank 0 has checked the file
+    who = f"rank {nb10.rank()} of {n}: " if n > 1 else ''
     import matplotlib.pyplot as plt
     plt.switch_backend('agg')  # the command only saves figures; never open a window
-    log = setup_logging(d/'training.log', append=a.resume or restart)
+    log = setup_logging(d/'training.log', append=a.resume or restart) if main else _quiet_log()
     try:
         if restart: log.info(f"an earlier start in {d} finished no epoch; starting afresh")
         env = os.environ.get('DLF_DATASET')
         if env and env != settings['dataset']:
             log.info(f"note: DLF_DATASET={env} is not used: the command's data source is the settings key dataset ({settings['dataset']})")
         log.info(f"{'resuming' if a.resume else 'training'}: settings {a.settings_path}, results {d}")
-        train_from_settings(settings, d, resume=a.resume, log=log.info, make_model=newest_schema()[1])
+        if n > 1: log.info(f"processes: {n} ({dist.get_backend()}); batch_size {settings['batch_size']} per process, "
+                           f"{n * settings['batch_size']} per step in all")
+        extra = nb10.command_callbacks(settings, resolve_device(settings['device']))
+        train_from_settings(settings, d, resume=a.resume, log=log.info, make_model=nb10.make_model, extra_cbs=extra, write=main)
         return 0
     except KeyboardInterrupt:
         log.info(f"interrupted; {_next_step(d)}")
         return 130
     except CheckpointError as e:
         log.info(f"cannot resume: {e}")
-        print(f"error: cannot resume: {e} To train again from the start: --overwrite.", file=sys.stderr)
+        print(f"error: {who}cannot resume: {e} To train again from the start: --overwrite.", file=sys.stderr)
         return 1
     except Exception as e:
         log.info(f"training failed: {type(e).__name__}: {e}")
-        with open(d/'training.log', 'a', encoding='utf-8') as f: f.write(traceback.format_exc())
-        print(f"error: training failed: {type(e).__name__}: {e}\n{_next_step(d)}; the traceback is in {d/'training.log'}.",
-              file=sys.stderr)
+        if main:
+            with open(d/'training.log', 'a', encoding='utf-8') as f: f.write(traceback.format_exc())
+            where = f"the traceback is in {d/'training.log'}"
+        else:
+            traceback.print_exc()
+            where = "the traceback is above"
+        print(f"error: {who}training failed: {type(e).__name__}: {e}\n{_next_step(d)}; {where}.", file=sys.stderr)
         return 1
     finally:
         for h in log.handlers[:]: log.removeHandler(h); h.close()
+
+
+def _quiet_log() -> logging.Logger:
+    "A logger that drops every message: what the ranks other than 0 log to."
+    log = logging.getLogger('dlf.train.quiet')
+    log.handlers[:], log.propagate = [logging.NullHandler()], False
+    return log
 
 
 main = train_command  # the console script's entry point (pyproject: dlf-train)

@@ -1,7 +1,7 @@
 """Training: models, devices, seeds, the training loops, the Learner and its callbacks, learning-rate schedules and the
 training command's settings, logging and run records, the optimizers built from scratch, their schedules and the
-learning-rate finder; the CNN, its initialization, batch norm and the activation-statistics hooks (re-exported from
-`exp`, each loaded only when used).
+learning-rate finder; the CNN, its initialization, batch norm and the activation-statistics hooks; data-parallel
+training on several processes and mixed precision (re-exported from `exp`, each loaded only when used).
 
     from helpers.training import MLP, default_device, set_all_seeds, train_model, Learner, MetricsCB, adamw, lr_find, get_cnn
 """
@@ -25,4 +25,7 @@ __all__, __getattr__, __dir__ = lazy_exports(__name__, {
               'one_cycle', 'set_hyper', 'HyperScheduleCB', 'LRFinderCB', 'LRFindResult', 'lr_find', 'state_per_param'],
     'nb_09': ['conv_out_size', 'AsImages', 'conv_block', 'get_cnn', 'ActivationStats', 'init_cnn', 'BatchNorm', 'fit_one_cycle',
               'make_model', 'RandomFlipCB'],
+    'nb_10': ['rank', 'world_size', 'is_main_process', 'launched_by_torchrun', 'init_distributed', 'cleanup_distributed',
+              'distributed_loader', 'dist_sampler', 'SamplerEpochCB', 'DistributedCB', 'MixedPrecisionCB', 'PRECISIONS',
+              'COMMAND_SETTINGS', 'command_callbacks', 'free_port', 'LaunchError', 'run_torchrun'],
 })

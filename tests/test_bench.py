@@ -6,7 +6,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 import exp.nb_05
 from exp.nb_01 import embedded_digits, to_float_rows
 from tools.notebooks import REPO
-from bench import course, fashion, loading, optimizers, run, training
+from bench import course, distributed, distributed_gpu, fashion, loading, optimizers, run, training
 from bench.timing import Row, Section, Target, interleaved, rate, ratios
 
 
@@ -145,3 +145,27 @@ def test_report_format():
     text = run.report([s], {'CPU': 'test'}, 'python -m bench.run', 60)
     assert '| thing | 2.0 | 1.0–4.0 | 3 | x | note |' in text and '- thing: 2.00 (target >= 3.00) — missed by 33%' in text
     assert '- CPU: test' in text and '- 9. hello' in text
+
+
+def test_distributed_section_tiny():
+    "One launch of 1 and one of 2 processes (torchrun, gloo): throughputs and the efficiency computed from them."
+    s = distributed.distributed_section(repeats=1, batch_sizes=(16,), epochs=2, n_train=128)
+    names = [r.name for r in s.rows]
+    assert names == ['MLP 784-100-10, batch 16 per process, 1 process: training throughput',
+                     'MLP 784-100-10, batch 16 per process, 2 processes: training throughput',
+                     'MLP 784-100-10, batch 16 per process: scaling efficiency, throughput 2 / (2 × throughput 1)']
+    assert finite_positive(s.rows) and all(len(r.values) == 1 for r in s.rows)
+    one, two, eff = (r.values[0] for r in s.rows)
+    assert eff == pytest.approx(two / (2 * one))
+
+
+def test_efficiency_rows_pair_the_repeats():
+    rows = distributed.efficiency_rows({1: [100.0, 200.0], 4: [200.0, 400.0]}, 'x')
+    assert rows[-1].name == 'x: scaling efficiency, throughput 4 / (4 × throughput 1)' and rows[-1].values == [0.5, 0.5]
+    assert len(distributed.efficiency_rows({1: [5.0]}, 'one GPU')) == 1  # nothing to compare: no efficiency row
+
+
+def test_gpu_script_without_gpus_says_so(capsys, monkeypatch):
+    monkeypatch.setattr(torch.cuda, 'device_count', lambda: 0)
+    assert distributed_gpu.main([]) == 1
+    assert 'no CUDA GPU on this machine' in capsys.readouterr().err

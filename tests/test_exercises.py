@@ -6,7 +6,7 @@ import nbformat, pytest, torch
 from helpers.exercises import CHECKS, check
 from tools.notebooks import lecture_paths
 
-WITH_EXERCISES = ['00', '01', '02', '03', '04', '05', '06', '07', '08', '09']  # extend as lectures gain exercises
+WITH_EXERCISES = ['00', '01', '02', '03', '04', '05', '06', '07', '08', '09', '10']  # extend as lectures gain exercises
 
 
 def _not_implemented(*args, **kwargs): raise NotImplementedError
@@ -37,6 +37,9 @@ WRONG = {
                            lambda x, eps: x - x.flatten(1).mean(1).view(-1, *[1] * (x.ndim - 1))],  # centred only
     ('06', 'cosine_lr'): [lambda t, lr0, lr_end, epochs: lr0 - (lr0 - lr_end) * t / (epochs - 1),  # linear, not cosine
                           lambda t, lr0, lr_end, epochs: 0.5 * lr0 * (1 + __import__('math').cos(__import__('math').pi * t / epochs))],
+    ('10', 'shard'): [lambda n, w, r: list(range(n))[r::w],                                        # no padding
+                      lambda n, w, r: list(range(r * (-(-n // w)), min(n, (r + 1) * (-(-n // w))))),  # contiguous blocks
+                      lambda n, w, r: [i % n for i in range(r, -(-n // w) * w + 1, w)]],           # one too many
 }
 
 
