@@ -7,11 +7,13 @@
 Sections: 1 `training` — samples/s of the Learner, get_dls+fit and train_model vs a slicing loop and PyTorch's per-item DataLoader
 at batch sizes 64/128/256, and the fraction of a matmul-measured FLOP ceiling; 2 `loading` — images/s of the PNG
 loaders plain, with 2 workers, cached, and of in-memory tensors; 3 `fashion` — time to accuracy on full Fashion-MNIST,
-the course's MLP vs scikit-learn's MLPClassifier (needs Debian's dataset-fashion-mnist, else skipped); 4 `course` —
+lecture 09's CNN and the course's MLP vs scikit-learn's MLPClassifier (needs Debian's dataset-fashion-mnist, else
+skipped, saying how to get it); 4 `course` —
 seconds per lecture and in total, quick and default mode, a fresh kernel each; 5 `optimizers` — time per step of the
 course's Adam (lecture 08) against torch.optim.Adam (default, foreach=False, foreach=True) on the course MLP; 6
 `distributed` — training throughput of 1 vs 2 torchrun processes (gloo, 1 thread each, lecture 10's DistributedCB)
-at a fixed per-process batch, and the scaling efficiency (GPUs: `python -m bench.distributed_gpu`).
+at a fixed per-process batch, and the scaling efficiency (GPUs: `python -m bench.distributed_gpu`); 7 `cnn` — samples/s
+of lecture 09's CNN trained by the Learner against a hand-written loop over the same tensors.
 
 Every figure is the median of several measurements, printed with its min–max; compared methods run alternately.
 """
@@ -26,7 +28,7 @@ from bench.timing import Section, machine
 
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH/'results.md'
-SECTIONS = ('training', 'loading', 'fashion', 'course', 'optimizers', 'distributed')
+SECTIONS = ('training', 'loading', 'fashion', 'course', 'optimizers', 'distributed', 'cnn')
 
 
 def run_section(name: str, a) -> Section:
@@ -40,8 +42,8 @@ def run_section(name: str, a) -> Section:
         return loading_section(repeats=a.repeats, min_time=0.02 if a.quick else 0.3)
     if name == 'fashion':
         from bench.fashion import fashion_section
-        if a.quick: return fashion_section(1, 1, n_train=2000, n_test=1000, epochs=2, sklearn_max_iter=3)
-        return fashion_section(a.fashion_repeats, a.sklearn_repeats)
+        if a.quick: return fashion_section(1, 1, n_train=2000, n_test=1000, epochs=2, sklearn_max_iter=3, cnn_epochs=1)
+        return fashion_section(a.fashion_repeats, a.sklearn_repeats, cnn_repeats=a.cnn_repeats)
     if name == 'optimizers':
         from bench.optimizers import optimizers_section
         return optimizers_section(repeats=a.repeats + 2, steps=20 if a.quick else 200)
@@ -49,6 +51,10 @@ def run_section(name: str, a) -> Section:
         from bench.distributed import distributed_section
         if a.quick: return distributed_section(repeats=1, batch_sizes=(64,), epochs=2, n_train=256)
         return distributed_section(repeats=a.repeats)
+    if name == 'cnn':
+        from bench.cnn import cnn_section
+        if a.quick: return cnn_section(repeats=1, n_train=640)
+        return cnn_section(repeats=a.repeats)
     from bench.course import course_section
     lectures = a.lectures or (['00'] if a.quick else [])
     return course_section({'quick': a.course_repeats[0], 'default': a.course_repeats[1]}, lectures)
@@ -91,6 +97,7 @@ def main(argv=None) -> int:
     p.add_argument('--quick', action='store_true', help="tiny sizes and one lecture: a smoke test of the code paths, not a benchmark")
     p.add_argument('--repeats', type=count, default=None,
                    help="measurements per figure in sections 1-2 and 6 (launches per process count), and 2 more in section 5 (default 5; quick 2)")
+    p.add_argument('--cnn-repeats', type=count, default=1, help="course CNN runs (seeds) in section 3 (default 1)")
     p.add_argument('--fashion-repeats', type=count, default=3, help="course MLP runs (seeds) in section 3 (default 3)")
     p.add_argument('--sklearn-repeats', type=count, default=2, help="scikit-learn runs in section 3, 1-2 min each (default 2)")
     p.add_argument('--course-repeats', type=count, nargs=2, default=[2, 2], metavar=('QUICK', 'DEFAULT'),
@@ -111,6 +118,8 @@ def main(argv=None) -> int:
         t = time.perf_counter()
         sections.append(run_section(name, a))
         print(f"  {name} done in {time.perf_counter() - t:.0f} s", flush=True)
+        for n in sections[-1].notes:
+            if n.startswith('SKIPPED'): print(f"  {n}", flush=True)
     seconds = time.perf_counter() - t0
     if a.quick:
         for s in sections: s.targets.clear()

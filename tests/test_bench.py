@@ -6,7 +6,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 import exp.nb_05
 from exp.nb_01 import embedded_digits, to_float_rows
 from tools.notebooks import REPO
-from bench import course, distributed, distributed_gpu, fashion, loading, optimizers, run, training
+from bench import cnn, course, distributed, distributed_gpu, fashion, loading, optimizers, run, training
 from bench.timing import Row, Section, Target, interleaved, rate, ratios
 
 
@@ -86,23 +86,50 @@ def test_as_tensors_matches_the_dataset():
     assert torch.equal(x[0], plain[0].dataset[0][0]) and int(y[-1]) == int(plain[2].dataset[255][1])
 
 
-def test_fashion_skips_with_install_hint(monkeypatch):
+def test_fashion_skips_with_install_hint(monkeypatch, capsys):
     def absent(*args, **kwargs): raise FileNotFoundError('no files')
     monkeypatch.setattr(fashion, 'idx_digits', absent)
     assert fashion.load_fashion() is None
     s = fashion.fashion_section()
     assert s.rows == [] and s.targets == [] and 'apt-get install dataset-fashion-mnist' in s.notes[0]
+    assert run.main(['--quick', '--sections', 'fashion']) == 0
+    progress = capsys.readouterr().out.split('\n\n')[0]  # the lines printed while the sections run, before the table
+    assert 'fashion done in' in progress and 'SKIPPED' in progress and 'apt-get install dataset-fashion-mnist' in progress
 
 
 def test_fashion_section_tiny():
     xt, yt, xv, yv = embedded_digits()
     data = to_float_rows(xt[:400]), yt[:400], to_float_rows(xv[:200]), yv[:200]
-    s = fashion.fashion_section(course_repeats=2, sklearn_repeats=1, data=data, epochs=2, sklearn_max_iter=2)
-    names = [r.name for r in s.rows]
-    assert names[0] == 'course MLP: final test accuracy' and len(s.rows[0].values) == 2
-    assert all(0 <= a <= 100 for a in s.rows[0].values) and 'not converged' in s.notes[0]
-    assert names[-1].startswith('published: MLP 256-128-100') and s.rows[-1].values == [88.33]
-    assert s.targets[0].name == 'course MLP final test accuracy (%)' and s.targets[0].op == '>'
+    s = fashion.fashion_section(course_repeats=2, sklearn_repeats=1, data=data, epochs=2, sklearn_max_iter=2, cnn_epochs=2)
+    rows = {r.name: r for r in s.rows}
+    cnn_acc, cnn_secs = rows['course CNN: final test accuracy'], rows['course CNN: seconds of training (whole fit_one_cycle)']
+    assert s.rows[0] is cnn_acc and len(cnn_acc.values) == 1 and 0 <= cnn_acc.values[0] <= 100 and cnn_secs.values[0] > 0
+    mlp = rows['course MLP: final test accuracy']
+    assert len(mlp.values) == 2 and all(0 <= a <= 100 for a in mlp.values)
+    assert any('not converged' in n for n in s.notes) and any(n.startswith('Course CNN: ') for n in s.notes)
+    assert s.rows[-1].name.startswith('published: MLP 256-128-100') and s.rows[-1].values == [88.33]
+    names = [t.name for t in s.targets]
+    assert names[:3] == ['course CNN final test accuracy (%)', 'course CNN seconds of training', 'course MLP final test accuracy (%)']
+    assert s.targets[0].bound == 92.5 and s.targets[1].bound == 300 and s.targets[1].op == '<='
+
+
+def test_cnn_section_tiny():
+    s = cnn.cnn_section(repeats=2, n_train=640)
+    assert [r.name for r in s.rows] == ['CNN: hand-written loop (baseline)', 'CNN: course Learner + MetricsCB',
+                                        'CNN: course fit_one_cycle (course AdamW, one-cycle, validation)',
+                                        'CNN: Learner + MetricsCB / hand-written loop']
+    assert finite_positive(s.rows) and all(len(r.values) == 2 for r in s.rows)
+    assert [t.name for t in s.targets] == ['CNN: course Learner / hand-written loop'] and s.targets[0].bound == 0.9
+
+
+def test_cnn_paths_train_the_same_model(monkeypatch):
+    "The Learner and the hand-written loop of section 7 start from the same weights and both train them."
+    x, y = to_float_rows(embedded_digits()[0][:64]), embedded_digits()[1][:64]
+    before = [p.clone() for p in cnn._model_opt()[0].parameters()]
+    made, make = [], cnn._model_opt
+    monkeypatch.setattr(cnn, '_model_opt', lambda seed=0: made.append(make(seed)) or made[-1])
+    for f in (cnn.hand_loop, cnn.course_learner): f(x, y, bs=32, epochs=1)
+    assert len(made) == 2 and all(not torch.equal(a, b) for m, _ in made for a, b in zip(before, m.parameters()) if a.ndim > 1)
 
 
 def test_time_to():
