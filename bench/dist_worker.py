@@ -1,9 +1,9 @@
 """One process of the scaling benchmark, launched by torchrun (bench/distributed.py, bench/distributed_gpu.py): trains
-the course's MLP with the Learner and `DistributedCB` (lecture 10) on in-memory digits for a fixed number of epochs at
+the course's MLP (or lecture 09's CNN) with the Learner and `DistributedCB` (lecture 10) on in-memory digits for a fixed number of epochs at
 a fixed per-process batch, and rank 0 writes the training throughput of the whole job (samples/s, all processes
 together; process start and the first epoch, a warm-up, not counted) as JSON.
 
-    torchrun --nproc_per_node N -m bench.dist_worker --out RESULT.json [--device cuda] [--bs 64] [--epochs 3] [--hidden 100]
+    torchrun --nproc_per_node N -m bench.dist_worker --out RESULT.json [--device cuda] [--bs 64] [--epochs 3] [--hidden 100] [--model cnn]
 """
 from __future__ import annotations
 import argparse, json, os, time
@@ -13,7 +13,7 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 
-from exp.nb_10 import (MLP, Callback, Dataset, DeviceCB, DistributedCB, Learner, MetricsCB, cleanup_distributed, distributed_loader,
+from exp.nb_10 import (MLP, Callback, get_cnn, init_cnn, Dataset, DeviceCB, DistributedCB, Learner, MetricsCB, cleanup_distributed, distributed_loader,
                        embedded_digits, init_distributed, is_main_process, to_float_rows, world_size)
 
 
@@ -34,7 +34,8 @@ def main(argv=None) -> None:
     p.add_argument('--device', default='cpu')
     p.add_argument('--bs', type=int, default=64, help="batch size per process")
     p.add_argument('--epochs', type=int, default=3, help="epochs, the first one a warm-up that is not counted")
-    p.add_argument('--hidden', type=int, default=100)
+    p.add_argument('--hidden', type=int, default=100, help="hidden units of the MLP")
+    p.add_argument('--model', choices=('mlp', 'cnn'), default='mlp', help="the MLP, or lecture 09's CNN (its default channels)")
     p.add_argument('--n_train', type=int, default=3000, help="training samples per epoch (the embedded digits, repeated if needed)")
     a = p.parse_args(argv)
     init_distributed(timeout_s=120)
@@ -44,7 +45,8 @@ def main(argv=None) -> None:
     device = torch.device('cuda', int(os.environ.get('LOCAL_RANK', 0))) if a.device == 'cuda' else torch.device(a.device)
     torch.manual_seed(0)
     clock = EpochTimes()
-    learn = Learner(MLP(n_hidden=a.hidden), distributed_loader(Dataset(x, y), a.bs, shuffle=True), None, F.cross_entropy, lr=0.1,
+    model = MLP(n_hidden=a.hidden) if a.model == 'mlp' else init_cnn(get_cnn())
+    learn = Learner(model, distributed_loader(Dataset(x, y), a.bs, shuffle=True), None, F.cross_entropy, lr=0.1,
                     cbs=[DeviceCB(device), MetricsCB(), DistributedCB(), clock])
     learn.fit(a.epochs)
     per_epoch = -(-len(x) // world_size()) * world_size()  # samples of one epoch over all ranks (the sampler pads)
