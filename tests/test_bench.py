@@ -4,6 +4,7 @@ import nbformat, pytest, torch
 from nbformat.v4 import new_code_cell, new_notebook
 
 import exp.nb_05
+from exp.nb_10 import MLP, get_cnn
 from exp.nb_01 import embedded_digits, to_float_rows
 from tools.notebooks import REPO
 from bench import cnn, course, distributed, distributed_gpu, fashion, loading, optimizers, run, training
@@ -176,15 +177,20 @@ def test_report_format():
 
 def test_distributed_section_tiny():
     "One launch of 1 and one of 2 processes (torchrun, gloo): throughputs and the efficiency computed from them."
-    s = distributed.distributed_section(repeats=1, batch_sizes=(16,), epochs=2, n_train=128, cnn_batch_sizes=(16,))
+    s = distributed.distributed_section(repeats=1, batch_sizes=(16,), epochs=2, n_train=128, cnn_batch_sizes=())
     names = [r.name for r in s.rows]
-    for i, model in ((0, 'MLP 784-100-10'), (3, 'CNN (lecture 09, 117,882 weights)')):
-        assert names[i:i + 3] == [f'{model}, batch 16 per process, 1 process: training throughput',
-                                  f'{model}, batch 16 per process, 2 processes: training throughput',
-                                  f'{model}, batch 16 per process: scaling efficiency, throughput 2 / (2 × throughput 1)']
-        one, two, eff = (r.values[0] for r in s.rows[i:i + 3])
-        assert eff == pytest.approx(two / (2 * one))
-    assert len(names) == 6 and finite_positive(s.rows) and all(len(r.values) == 1 for r in s.rows)
+    assert names == ['MLP 784-100-10, batch 16 per process, 1 process: training throughput',
+                     'MLP 784-100-10, batch 16 per process, 2 processes: training throughput',
+                     'MLP 784-100-10, batch 16 per process: scaling efficiency, throughput 2 / (2 × throughput 1)']
+    assert finite_positive(s.rows) and all(len(r.values) == 1 for r in s.rows)
+    one, two, eff = (r.values[0] for r in s.rows)
+    assert eff == pytest.approx(two / (2 * one))
+
+
+def test_distributed_worker_trains_the_cnn():
+    "The section's CNN rows come from the same worker with --model cnn: one launch of one process here."
+    assert distributed.throughput(1, bs=16, epochs=2, n_train=64, model='cnn') > 0
+    assert distributed.n_weights(get_cnn()) == 117_882 and distributed.n_weights(MLP()) == 79_510
 
 
 def test_efficiency_rows_pair_the_repeats():
