@@ -1,6 +1,6 @@
 """Benchmarks of the course's own code against hand-written and library baselines, measured side by side in one run.
 
-    python -m bench.run                                # everything (5.1–5.7 min measured on 2 cores); writes bench/results.md
+    python -m bench.run                                # everything (times in the Makefile); writes bench/results.md
     python -m bench.run --sections training loading    # only some sections (results.md is written only by a full run)
     python -m bench.run --quick                        # tiny sizes: checks every code path in well under a minute
 
