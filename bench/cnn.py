@@ -8,9 +8,10 @@ import torch
 import torch.nn.functional as F
 from torch import optim
 
-from exp.nb_09 import (FASHION_RECIPE, Dataset, Learner, MetricsCB, embedded_digits, fit_one_cycle, get_cnn, get_dls,
+from exp.nb_09 import (FASHION_RECIPE, DataLoader, Dataset, Learner, MetricsCB, embedded_digits, fit_one_cycle, get_cnn, get_dls,
                        init_cnn, to_float_rows)
 from bench.timing import Row, Section, Target, interleaved, ratios, timed
+from bench.training import shuffled_loop
 
 LR = 1e-3
 
@@ -23,24 +24,14 @@ def _model_opt(seed: int = 0):
 
 
 def hand_loop(x, y, bs: int, epochs: int) -> None:
-    "Baseline: a hand-written loop over a fresh random order each epoch (randperm, batches by indexing)."
-    model, opt = _model_opt()
-    model.train()
-    for _ in range(epochs):
-        idx = torch.randperm(len(x))
-        for i in range(0, len(x), bs):
-            j = idx[i:i+bs]
-            loss = F.cross_entropy(model(x[j]), y[j])
-            loss.backward()
-            opt.step()
-            opt.zero_grad()
+    "Baseline: section 1's hand-written shuffled loop (randperm, batches by indexing), on the CNN and AdamW."
+    shuffled_loop(x, y, bs, epochs, _model_opt)
 
 
 def course_learner(x, y, bs: int, epochs: int) -> None:
-    "Lecture 06's Learner with MetricsCB (the history) over `get_dls`, training only (no validation loader)."
+    "Lecture 06's Learner with MetricsCB (the history) over lecture 03's shuffled DataLoader, training only (no validation)."
     model, opt = _model_opt()
-    train_dl, _ = get_dls(Dataset(x, y), Dataset(x[:1], y[:1]), bs)
-    learn = Learner(model, train_dl, None, F.cross_entropy, cbs=[MetricsCB()])
+    learn = Learner(model, DataLoader(Dataset(x, y), bs, shuffle=True), None, F.cross_entropy, cbs=[MetricsCB()])
     learn.opt = opt
     learn.fit(epochs)
 

@@ -27,9 +27,9 @@ def _model_opt(seed: int = 0):
     return model, optim.SGD(model.parameters(), lr=LR)
 
 
-def _train(batches_per_epoch, epochs: int) -> None:
-    "The hand-written training step of every baseline, on a fresh model, over `batches_per_epoch()` each epoch."
-    model, opt = _model_opt()
+def _train(batches_per_epoch, epochs: int, model_opt=_model_opt) -> None:
+    "The hand-written training step of every baseline, on a fresh `model_opt()`, over `batches_per_epoch()` each epoch."
+    model, opt = model_opt()
     for _ in range(epochs):
         for xb, yb in batches_per_epoch():
             loss = F.cross_entropy(model(xb), yb)
@@ -43,12 +43,13 @@ def slicing_loop(x, y, bs: int, epochs: int) -> None:
     _train(lambda: ((x[i:i+bs], y[i:i+bs]) for i in range(0, len(x), bs)), epochs)
 
 
-def shuffled_loop(x, y, bs: int, epochs: int) -> None:
-    "Baseline: the hand-written loop over a fresh random order each epoch (batches by indexing with slices of a randperm)."
+def shuffled_loop(x, y, bs: int, epochs: int, model_opt=_model_opt) -> None:
+    """Baseline: the hand-written loop over a fresh random order each epoch (batches by indexing with slices of a
+    randperm), on a fresh `model_opt()` (default: the MLP and SGD)."""
     def batches():
         idx = torch.randperm(len(x))
         return ((x[j], y[j]) for j in (idx[i:i+bs] for i in range(0, len(x), bs)))
-    _train(batches, epochs)
+    _train(batches, epochs, model_opt)
 
 
 def torch_dataloader_loop(x, y, bs: int, epochs: int) -> None:

@@ -96,7 +96,7 @@ class SamplerEpochCB(Callback):
     order = -9
     def before_epoch(self, learn):
         for dl in (learn.train_dl, learn.valid_dl):
-            if dist_sampler(dl) is not None: dist_sampler(dl).set_epoch(learn.epoch)
+            if (sampler := dist_sampler(dl)) is not None: sampler.set_epoch(learn.epoch)
 
 def _off(learn): pass
 
