@@ -6,7 +6,7 @@ lecture for reading it more than once, anywhere but the last section before its 
 import nbformat, pytest
 from tools.notebooks import lecture_paths, split_rule_violations
 
-CHECKED = ['00', '01', '02', '03', '04', '06', '07', '09']  # 05: train_model (STAT453's API) reports test accuracy at the end of every call
+CHECKED = ['00', '01', '02', '03', '04', '06', '07', '09', '10']  # 05: train_model (STAT453's API) reports test accuracy at the end of every call
 
 
 @pytest.mark.parametrize('path', lecture_paths(CHECKED), ids=lambda p: p.stem)
