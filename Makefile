@@ -3,15 +3,20 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: course test export data bench site
+.PHONY: course test export data bench site lecture kernel
 SITE_JS := site/node_modules/.installed
 .DEFAULT_GOAL := course
 
+## Set-up, once: .venv with the pinned tools, the course installed in it (editable). The stamp holds a digest of the
+## two files it was made from, so a newer file with the same content (a git checkout, an editor's save) re-installs
+## nothing: it only refreshes the stamp. Offline, nothing here reaches for the package index once .venv exists.
+SETUP_DIGEST = cat requirements-dev.txt pyproject.toml | sha256sum | cut -c1-64
 $(VENV)/.installed: requirements-dev.txt pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
-	$(PY) -m pip install -q --disable-pip-version-check --no-deps -e .
-	touch $@
+	@if [ -f $@ ] && [ "$$(cat $@)" = "$$($(SETUP_DIGEST))" ]; then touch $@; else \
+	  set -e; $(PYTHON) -m venv $(VENV); \
+	  $(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt; \
+	  $(PY) -m pip install -q --disable-pip-version-check --no-deps -e .; \
+	  $(SETUP_DIGEST) > $@; fi
 
 ## The website's MathJax, pinned in site/package-lock.json (the only npm package; the site serves it itself).
 $(SITE_JS): site/package.json site/package-lock.json
@@ -19,19 +24,29 @@ $(SITE_JS): site/package.json site/package-lock.json
 	npm ci --prefix site --no-audit --no-fund --loglevel=error
 	touch $@
 
-## The main job: export exp/ from the notebooks, then execute every lecture in order on the embedded default.
+## The main job: export exp/ from the notebooks, execute every lecture in order on the embedded default (outputs written
+## back into nbs/), then once more in quick mode; both times go into the README's run-time table. Nothing is downloaded:
+## a section whose optional data is missing says how to get it. `make course DOWNLOAD=1` lets lectures download.
 course: $(VENV)/.installed
-	DLF_DATASET=embedded $(PY) -m tools.run_course
+	DLF_DATASET=embedded DLF_OFFLINE=$(if $(filter 1,$(DOWNLOAD)),0,1) $(PY) -m tools.run_course --times
 
-## Every test: export sync, unit tests, notebooks with nbdev-test and nbval, every lecture in JupyterLab in headless
-## Chromium (tests/test_browser.py installs Debian's chromium + chromium-driver when missing, as root), and the website
-## (quick mode, embedded data, offline).
+## Every test, each lecture executed once (by nbval, in a simulated Colab session: see tools/pytest_lectures.py), in
+## quick mode on the embedded data with downloads off, on 2 workers (a test file or a notebook each); the browser test
+## installs Debian's chromium and chromium-driver when missing, as root.
 test: $(VENV)/.installed $(SITE_JS)
-	DLF_QUICK=1 DLF_DATASET=embedded DLF_OFFLINE=1 $(PY) -m pytest tests nbs --nbval-lax
+	DLF_QUICK=1 DLF_DATASET=embedded DLF_OFFLINE=1 $(PY) -m pytest tests nbs --nbval-lax --lectures -n 2 --dist loadfile
 
-## Regenerate exp/ from nbs/ after editing an exported cell (every export cell is compiled first; exp/ is never left broken).
+## Regenerate exp/ from nbs/ after editing an exported cell (every export cell is compiled, every module imported; exp/ is never left broken).
 export: $(VENV)/.installed
 	$(PY) -m tools.export
+
+## A new lecture: make lecture NN=11 NAME=resnets TITLE="Residual networks" (skeleton, README rows, exercise stubs).
+lecture: $(VENV)/.installed
+	$(PY) -m tools.new_lecture "$(NN)" "$(NAME)" "$(TITLE)"
+
+## The course's .venv as a Jupyter kernel ("Python (DL Foundations)"), to use the course from notebooks in any folder.
+kernel: $(VENV)/.installed
+	$(PY) -m ipykernel install --user --name dl-foundations --display-name "Python (DL Foundations)"
 
 ## Remake the small data sets in data/ (files that exist and differ are kept unless FORCE=1).
 data: $(VENV)/.installed
