@@ -5,27 +5,14 @@ notebook's folder, and relative paths like `../data` keep working) and executed 
 files the lectures write land in the temporary folder and are deleted with it.
 """
 from __future__ import annotations
-import os, shutil, tempfile
-from contextlib import contextmanager
+import shutil, tempfile
 from pathlib import Path
 
-from tools.notebooks import REPO, execute, lecture_paths
+from tools.notebooks import REPO, environment, execute, lecture_paths
 from bench.timing import Row, Section, Target
 
 MODES = {'quick': '1', 'default': '0'}
 LIMITS = {'quick': 120, 'default': 600}  # the issue's targets: the whole course in under this many seconds
-
-
-@contextmanager
-def environment(**values):
-    "Set environment variables for the duration (the kernels started inside inherit them)."
-    old = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try: yield
-    finally:
-        for k, v in old.items():
-            if v is None: os.environ.pop(k, None)
-            else: os.environ[k] = v
 
 
 def course_section(repeats: dict = None, lectures=(), paths=None) -> Section:

@@ -11,7 +11,9 @@ def exported_tree(tmp_path) -> Path:
     shutil.copytree(REPO/'nbs', tmp_path/'nbs', ignore=shutil.ignore_patterns('.ipynb_checkpoints'))
     (tmp_path/'exp').mkdir()
     shutil.copy(REPO/'exp'/'__init__.py', tmp_path/'exp'/'__init__.py')  # nbdev reads the version from it
+    project = (tmp_path/'pyproject.toml').stat().st_mtime_ns
     assert export(tmp_path) > 0
+    assert (tmp_path/'pyproject.toml').stat().st_mtime_ns == project, "the export rewrote pyproject.toml (the set-up stamp's input)"
     return tmp_path/'exp'
 
 

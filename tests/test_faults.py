@@ -362,8 +362,9 @@ LEARNER = [
 
 # --- the export command (tools/export.py) --------------------------------------------------------------------------------
 
-def repo_copy(break_cell: bool = True, drop_nbdev_config: bool = False) -> Callable:
-    "A setup copying the lectures, exp/ and the configuration to tmp/repo; breaks a `def` line of lecture 03's export cells."
+def repo_copy(break_cell: bool = True, drop_nbdev_config: bool = False, import_error: bool = False) -> Callable:
+    """A setup copying the lectures, exp/ and the configuration to tmp/repo; breaks a `def` line of lecture 03's export
+    cells (a syntax error), or with `import_error` adds a line to that cell that fails only when the module is imported."""
     def setup(tmp, mp):
         root = tmp/'repo'; root.mkdir()
         for f in ('pyproject.toml', 'settings.ini'): shutil.copy(REPO/f, root/f)
@@ -376,7 +377,10 @@ def repo_copy(break_cell: bool = True, drop_nbdev_config: bool = False) -> Calla
             c.pos, cell = next((i, x) for i, x in enumerate(nb.cells, 1)
                                if x.cell_type == 'code' and x.source.startswith('#| export') and '\ndef ' in x.source)
             c.id, c.line = cell.id, cell.source.split('\n').index(next(l for l in cell.source.split('\n') if l.startswith('def '))) + 1
-            cell.source = cell.source.replace('\ndef ', '\ndef (', 1)
+            if import_error:
+                c.line = len(cell.source.split('\n')) + 1
+                cell.source += '\nscale = undefined_name'
+            else: cell.source = cell.source.replace('\ndef ', '\ndef (', 1)
             nbformat.write(nb, path)
         if drop_nbdev_config:
             text = (root/'pyproject.toml').read_text()
@@ -389,6 +393,10 @@ EXPORT = [
     Fault('syntax error in an export cell', repo_copy(), lambda c: export_tool.export(c.root), export_tool.ExportError,
           lambda c: ['nbs/03_minibatch_training.ipynb', f'cell {c.pos} of', f'(id {c.id})', f'line {c.line}: SyntaxError',
                      'exp/ was not touched']),
+    Fault('export cell that fails on import', repo_copy(import_error=True), lambda c: export_tool.export(c.root),
+          export_tool.ExportError, lambda c: ['exp/nb_03.py fails on import', "NameError: name 'undefined_name' is not defined",
+                                              'nbs/03_minibatch_training.ipynb', f'cell {c.pos} of', f'(id {c.id})',
+                                              f'line {c.line}', 'scale = undefined_name', 'exp/ was restored']),
     Fault('nbdev-export fails', repo_copy(break_cell=False, drop_nbdev_config=True), lambda c: export_tool.export(c.root),
           export_tool.ExportError, lambda c: ['nbdev-export failed', 'exp/ was restored']),
 ]

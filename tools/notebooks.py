@@ -5,7 +5,8 @@ The committed format suits both nbdev-test and nbval: every code cell that has o
 and metadata, object addresses and timings are stripped.
 """
 from __future__ import annotations
-import ast, copy, platform, re, time
+import ast, copy, os, platform, re, time
+from contextlib import contextmanager
 from pathlib import Path
 
 import nbformat
@@ -20,7 +21,7 @@ LANGUAGE_INFO = {'codemirror_mode': {'name': 'ipython', 'version': 3}, 'file_ext
                  'name': 'python', 'nbconvert_exporter': 'python', 'pygments_lexer': 'ipython3',
                  'version': platform.python_version()}
 NB_METADATA = {'kernelspec': KERNELSPEC, 'language_info': LANGUAGE_INFO}
-MARKER = '# Course set-up'  # in the first lines of the set-up cell (cell 1 of every lecture, see tools.setup_cell)
+MARKER = '# Course set-up'  # in the first lines of the set-up cell (the second cell of every lecture, see tools.setup_cell)
 # The set-up cell's metadata, the only cell metadata kept: collapsed in JupyterLab and in Colab's form view, and
 # removed from the website (myst-nb's `remove-cell` tag).
 SETUP_METADATA = {'cellView': 'form', 'jupyter': {'source_hidden': True}, 'tags': ['remove-cell']}
@@ -28,9 +29,12 @@ _ADDRESS = re.compile(r' at 0x[0-9a-fA-F]+')
 LEAK = re.compile(r'(/root/|/home/[a-z]|/tmp/|/work/|/Users/|[A-Z]:\\{1,2}Users)')  # one backslash in text, two in JSON
 
 
-def lecture_paths(selected=()) -> list[Path]:
-    "The lecture notebooks in order (`nbs/NN_*.ipynb`), or those whose name starts with one of `selected`."
-    paths = sorted(NBS.glob('[0-9][0-9]_*.ipynb'))
+LECTURE_NAME = re.compile(r'(\d\d)_[a-z0-9_]+\.ipynb')  # '03_minibatch_training.ipynb'; not a copy like '03_…-Copy1.ipynb'
+
+
+def lecture_paths(selected=(), nbs: Path = NBS) -> list[Path]:
+    "The lecture notebooks in order (`nbs/NN_name.ipynb`), or those whose name starts with one of `selected`."
+    paths = sorted(p for p in nbs.glob('[0-9][0-9]_*.ipynb') if LECTURE_NAME.fullmatch(p.name))
     if not selected: return paths
     chosen = [p for p in paths if any(p.name.startswith(s) or p.stem == s for s in selected)]
     missing = [s for s in selected if not any(p.name.startswith(s) or p.stem == s for p in paths)]
@@ -43,6 +47,11 @@ def own_names(stem: str) -> list[str]:
     tree = ast.parse((REPO/'exp'/f'{stem}.py').read_text())
     first = next(n for n in tree.body if isinstance(n, ast.Assign) and getattr(n.targets[0], 'id', '') == '__all__')
     return ast.literal_eval(first.value)
+
+
+def cell_ref(nb, i: int) -> str:
+    "How every course tool names cell `i` (0-based index into `nb.cells`): 'cell 18 of 85 (id 38e95c7b)', counted from 1."
+    return f"cell {i + 1} of {len(nb.cells)} (id {nb.cells[i].get('id', '?')})"
 
 
 def _clean_text(t):
@@ -85,40 +94,76 @@ def clean_notebook(nb) -> None:
                 if k.startswith('text/'): out.data[k] = _clean_text(v)
 
 
-def leaks(nb) -> list[str]:
-    "Machine paths found in `nb`'s outputs, as 'cell N: text' strings."
+# What no lecture output may show (the single test execution, `make course` and the browser test all look for these):
+TRACEBACK = re.compile(r'Traceback \(most recent call last\)')
+EXCEPTION_LINE = re.compile(r'^\w*(Error|Exception|Interrupt|Exit)\b.*$', re.M)
+TEXT_BAR = re.compile(r'\d+%\|')  # a tqdm text bar, e.g. " 40%|████      | 2/5 [00:01<00:01,  1.9it/s]"
+TQDM_WARNINGS = ('TqdmWarning', 'IProgress not found')  # tqdm.auto without ipywidgets
+
+
+def _text(t) -> str: return ''.join(t) if isinstance(t, list) else t
+
+
+def shown_lines(text: str) -> list[str]:
+    "The lines a notebook shows for stream `text`: a carriage return overwrites its line, as in Jupyter."
+    return [l.split('\r')[-1] for l in text.split('\n')]
+
+
+def output_problems(outputs) -> list[str]:
+    "What is wrong with one cell's outputs: an error or a printed traceback, a machine path, a tqdm warning or a text bar."
     found = []
-    for i, cell in enumerate(nb.cells):
-        for out in cell.get('outputs', []):
-            texts = [out.get('text', '')] + [v for k, v in out.get('data', {}).items() if k.startswith('text/')]
-            texts += out.get('traceback', [])
-            for t in texts:
-                t = ''.join(t) if isinstance(t, list) else t
-                m = LEAK.search(t)
-                if m: found.append(f"cell {i}: ...{t[max(0, m.start()-40):m.end()+40]!r}...")
+    for out in outputs:
+        if out.get('output_type') == 'error': found.append(f"error {out.get('ename')}: {out.get('evalue')}")
+        text = _text(out.get('text', ''))
+        if TRACEBACK.search(text):
+            found.append(f"prints a traceback ({([m.group(0) for m in EXCEPTION_LINE.finditer(text)] or ['?'])[-1][:200]})")
+        if any(w in text for w in TQDM_WARNINGS):
+            found.append(f"prints a tqdm warning ({next(w for w in TQDM_WARNINGS if w in text)!r}: is ipywidgets installed?)")
+        if any(TEXT_BAR.search(l) for l in shown_lines(text)):
+            found.append("prints a text progress bar (tqdm.auto draws a widget where ipywidgets is installed)")
+        texts = [text, *(_text(v) for k, v in out.get('data', {}).items() if k.startswith('text/')), *out.get('traceback', [])]
+        for t in texts:
+            if m := LEAK.search(t): found.append(f"shows a machine path: ...{t[max(0, m.start()-40):m.end()+40]!r}...")
     return found
 
 
+def notebook_problems(nb) -> list[str]:
+    "`output_problems` of every cell of `nb`, each as 'cell N of M (id X): what'."
+    return [f"{cell_ref(nb, i)}: {p}" for i, c in enumerate(nb.cells) for p in output_problems(c.get('outputs', []))]
+
+
 def failed_cell(nb):
-    "(index, 'Name: message') of the first cell with an error output, or None."
+    "(0-based index, 'Name: message') of the first cell with an error output, or None."
     for i, cell in enumerate(nb.cells):
         for out in cell.get('outputs', []):
             if out.get('output_type') == 'error': return i, f"{out.get('ename')}: {out.get('evalue')}"
 
 
-def execute(path: Path, timeout: int = 1200, cwd: Path = None):
-    "Run notebook `path` top to bottom in a fresh kernel (cwd: its folder); returns (nb, seconds, error or None)."
+@contextmanager
+def environment(**values):
+    "Set environment variables for the duration (the kernels started inside inherit them)."
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try: yield
+    finally:
+        for k, v in old.items():
+            if v is None: os.environ.pop(k, None)
+            else: os.environ[k] = v
+
+
+def execute(path: Path, timeout: int = 1200, cwd: Path = None, kernel: str = 'python3'):
+    "Run notebook `path` top to bottom in a fresh `kernel` (cwd: its folder); returns (nb, seconds, error or None)."
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, kernel_name='python3', timeout=timeout, record_timing=False,
+    client = NotebookClient(nb, kernel_name=kernel, timeout=timeout, record_timing=False,
                             extra_arguments=['--IPKernelApp.log_level=ERROR'],  # no start-up chatter on the terminal
                             resources={'metadata': {'path': str(cwd or path.parent)}})
     t0, err = time.perf_counter(), None
     try: client.execute()
     except CellExecutionError:
         i, msg = failed_cell(nb) or (None, 'error')
-        err = f"cell {i}: {msg}"
+        err = f"{cell_ref(nb, i)}: {msg}" if i is not None else msg
     except Exception as e: err = f"{type(e).__name__}: {e}"
     return nb, time.perf_counter() - t0, err
 
@@ -154,17 +199,17 @@ def split_rule_violations(nb) -> list[str]:
         elif not c.source.lstrip().startswith('#| export') and _TEST_READ.search(c.source): reads.append(i)
         sections[i] = section
     if not reads: return []
-    if len(reads) > 1: problems.append(f"cells {reads} read the test split: read it once")
+    if len(reads) > 1: problems.append(f"{', '.join(cell_ref(nb, i) for i in reads)} read the test split: read it once")
     first = reads[0]
     last_section = sections[max(i for i in range(summary if summary is not None else len(cells)) if cells[i].cell_type == 'code')]
     if summary is None: problems.append("no '## Summary' section: the test split must be read in the section before it")
     elif first > summary or sections[first] != last_section:
-        problems.append(f"cell {first} reads the test split in section {sections[first]!r}, not in the last section "
-                        f"before the summary ({last_section!r})")
+        problems.append(f"{cell_ref(nb, first)} reads the test split in section {sections[first]!r}, not in the last "
+                        f"section before the summary ({last_section!r})")
     for i in range(first + 1, len(cells)):
         if cells[i].cell_type == 'code':
             bad = _called_names(cells[i].source) & TRAIN_OR_CHOOSE
-            if bad: problems.append(f"cell {i} calls {sorted(bad)} after the test split was read in cell {first}")
+            if bad: problems.append(f"{cell_ref(nb, i)} calls {sorted(bad)} after the test split was read in {cell_ref(nb, first)}")
     return problems
 
 
