@@ -1,23 +1,23 @@
-"""Every lecture as a learner runs it: JupyterLab 4 in Debian's headless Chromium, outputs cleared, Run All from the menu.
+"""What only a browser shows: the lectures opened in JupyterLab 4 in Debian's headless Chromium, and Run All from the menu.
 
-One JupyterLab and one browser serve all lectures, one after another (quick mode, embedded data, no downloads: the
-kernels inherit DLF_QUICK, DLF_DATASET and DLF_OFFLINE from the server). Screenshots of failures, the first screen of
-every lecture, the server's log and the seconds per lecture go to build/browser/ (git-ignored).
+The lectures are executed once in the test run, by nbval (tools/pytest_lectures.py), and every check of their outputs
+is made from that run; executing every lecture a second time in a browser would double the suite's time and find
+nothing those checks miss. What only the browser shows is checked here: opening each lecture leaves it unmodified and
+shows its title on the first screen; and Run All from the menus runs a notebook that uses the course as a learner's
+own would — its set-up cell finding the repository, the newest module's star import, the Learner with its progress
+bars drawn as widgets — in quick mode, on the embedded data, without downloads (the kernels inherit DLF_QUICK,
+DLF_DATASET and DLF_OFFLINE from the server). One JupyterLab and one browser serve every test. Screenshots of failures
+and of each lecture's first screen, and the server's log, go to build/browser/ (git-ignored).
 """
 import re, time
 import nbformat, pytest
 from tools.browser import OUT, JupyterLab, chrome
-from tools.notebooks import NB_METADATA, REPO, lecture_paths
+from tools.notebooks import EXCEPTION_LINE, NB_METADATA, REPO, TEXT_BAR, TQDM_WARNINGS, TRACEBACK, lecture_paths, shown_lines
+from tools.setup_cell import setup_source
 
 LECTURES = lecture_paths()
 QUICK = {'DLF_QUICK': '1', 'DLF_DATASET': 'embedded', 'DLF_OFFLINE': '1'}
-TIMEOUT = 600  # seconds for one lecture's Run All
-# JupyterLab 4 renders a traceback as stderr output: find it by its content.
-TRACEBACK = re.compile(r'Traceback \(most recent call last\)')
-EXCEPTION_LINE = re.compile(r'^\w*(Error|Exception|Interrupt|Exit)\b.*$', re.M)
-TEXT_BAR = re.compile(r'\d+%\|')  # one tqdm text bar line, e.g. " 40%|████      | 2/5 [00:01<00:01,  1.9it/s]"
-TQDM_WARNINGS = ('TqdmWarning', 'IProgress not found')
-TIMES = {}
+TIMEOUT = 600  # seconds for one notebook's Run All
 
 # What the page shows, read in one call: the kernel's state and, per cell, its prompt, outputs and widget bars.
 STATE_JS = """
@@ -42,7 +42,7 @@ return {text: h.textContent, top: r.top, bottom: r.bottom, width: innerWidth, he
 
 @pytest.fixture(scope='module')
 def browser():
-    "JupyterLab on loopback and a 1280×800 Chromium window, shared by the lectures; writes the seconds per lecture."
+    "JupyterLab on loopback and a 1280×800 Chromium window, shared by the tests."
     OUT.mkdir(parents=True, exist_ok=True)
     try: driver = chrome(1280, 800)
     except RuntimeError as e: pytest.fail(str(e), pytrace=False)
@@ -51,9 +51,6 @@ def browser():
             yield lab, driver
     finally:
         driver.quit()
-        if TIMES:
-            (OUT/'times.txt').write_text(''.join(f'{k}\t{v:.1f}\n' for k, v in TIMES.items()) +
-                                         f'total\t{sum(TIMES.values()):.1f}\n')
 
 
 def _wait(driver, test, timeout, what):
@@ -104,7 +101,7 @@ def run_all(driver, rel: str) -> dict:
 
 
 def problems(state: dict, nb) -> list[tuple[int, str]]:
-    "(cell index, what is wrong) for every unrun cell, error, tqdm warning or multi-line text bar on the page."
+    "(cell index, what is wrong) for every unrun cell, error, tqdm warning or text progress bar on the page."
     found = []
     for i, (cell, src) in enumerate(zip(state['cells'], nb.cells)):
         if not cell['code'] or not src.source.strip(): continue
@@ -118,16 +115,14 @@ def problems(state: dict, nb) -> list[tuple[int, str]]:
                 found.append((i, f"error: {msg[:300]} — `{first}`"))
             hit = next((w for w in TQDM_WARNINGS if w in text), None)
             if hit: found.append((i, f"prints {hit!r} (is ipywidgets installed?) — `{first}`"))
-            if sum(bool(TEXT_BAR.search(l)) for l in text.splitlines()) > 1:
-                found.append((i, f"prints a text progress bar over several lines instead of a widget — `{first}`"))
+            if any(TEXT_BAR.search(l) for l in shown_lines(text)):
+                found.append((i, f"prints a text progress bar instead of a widget — `{first}`"))
     return found
 
 
-def check_notebook(lab, driver, path) -> list[str]:
-    """Open `path` as a learner would, then clear outputs and Run All; what is wrong, one line each, with screenshots.
-
-    Wrong: opening marks it modified, its title (first heading) is below the first screen, and after the run any cell
-    left unrun, showing an error, a tqdm warning or a text progress bar over several lines."""
+def open_checks(lab, driver, path) -> list[str]:
+    """Open `path` as a learner would; what is wrong, one line each, with screenshots: opening marks it modified, or
+    its title (first heading) is not on the first screen."""
     nb, rel, name = nbformat.read(path, as_version=4), str(path.relative_to(REPO)), path.stem
     open_notebook(lab, driver, rel, len(nb.cells))
     time.sleep(1)  # JupyterLab writes the kernel's metadata just after the kernel is ready
@@ -138,19 +133,25 @@ def check_notebook(lab, driver, path) -> list[str]:
     title, first_screen = driver.execute_script(TITLE_JS), _shot(driver, f'{name}-first-screen')
     if not title or title['top'] < 0 or title['bottom'] > title['height']:
         failures.append(f"{path.name}: its title (first heading) is not on the first screen: {title} — {first_screen}")
-    state = run_all(driver, rel)
+    return failures
+
+
+def check_notebook(lab, driver, path) -> list[str]:
+    "`open_checks`, then clear the outputs and Run All: also each cell left unrun, or showing an error, a tqdm warning or a text bar."
+    failures = open_checks(lab, driver, path)
+    nb = nbformat.read(path, as_version=4)
+    state = run_all(driver, str(path.relative_to(REPO)))
     for i, what in problems(state, nb):
-        failures.append(f"{path.name} cell {i}: {what} — {_shot(driver, f'{name}-cell{i}', i)}")
+        failures.append(f"{path.name} cell {i + 1} of {len(nb.cells)}: {what} — {_shot(driver, f'{path.stem}-cell{i}', i)}")
     lab.shutdown_kernels()
     return failures
 
 
 @pytest.mark.parametrize('path', LECTURES, ids=lambda p: p.stem)
-def test_lecture_runs_in_jupyterlab(browser, path):
-    "Opening leaves the lecture unmodified, its title is on the first screen, and Run All runs every cell cleanly."
-    t0 = time.monotonic()
-    failures = check_notebook(*browser, path)
-    TIMES[path.stem] = time.monotonic() - t0
+def test_lecture_opens_unmodified_with_its_title_on_the_first_screen(browser, path):
+    lab, driver = browser
+    failures = open_checks(lab, driver, path)
+    lab.shutdown_kernels()
     assert not failures, '\n'.join(failures)
 
 
@@ -162,26 +163,32 @@ def _scratch(name: str, sources: list[str], metadata=NB_METADATA):
     return path
 
 
-def test_progress_bars_are_widgets(browser):
-    "tqdm.auto draws a widget bar in JupyterLab (no text bar, no warning), and the kernel gets the test's settings."
+def test_run_all_uses_the_course_with_widget_progress_bars(browser):
+    """Run All in a notebook outside nbs/ that uses the course as a learner's own would: the set-up cell finds the
+    repository, the newest module's star import gives the Learner, whose ProgressCB draws widget bars (no text bar, no
+    warning); the kernel got the server's quick settings."""
     lab, driver = browser
-    path = _scratch('widget-check', ["import os\nfrom tqdm.auto import tqdm\nfor _ in tqdm(range(3)): pass\n"
-                                     "print({k: os.environ.get(k) for k in ['DLF_QUICK', 'DLF_DATASET', 'DLF_OFFLINE']})"])
+    newest = sorted(p.stem for p in (REPO/'exp').glob('nb_*.py'))[-1]
+    path = _scratch('course-check', [setup_source(), f"import os, torch\nfrom exp.{newest} import *\n"
+                     "x, y = torch.rand(64, 784), torch.randint(0, 10, (64,))\n"
+                     "learn = Learner(MLP(), *get_dls(Dataset(x, y), Dataset(x, y), 16), cbs=[MetricsCB(), ProgressCB()])\n"
+                     "learn.fit(2)\n"
+                     "print({k: os.environ.get(k) for k in ['DLF_QUICK', 'DLF_DATASET', 'DLF_OFFLINE']})"])
     assert check_notebook(lab, driver, path) == []
-    cell, shot = driver.execute_script(STATE_JS)['cells'][1], _shot(driver, 'widget-check-after-run', 1)
-    assert cell['bars'] == 1, f"expected one widget progress bar, found {cell['bars']}: {cell['outputs']} — {shot}"
+    cell, shot = driver.execute_script(STATE_JS)['cells'][2], _shot(driver, 'course-check-after-run', 2)
+    assert cell['bars'] >= 1, f"expected widget progress bars, found none: {cell['outputs']} — {shot}"
     assert any(str(QUICK) in o['text'] for o in cell['outputs']), f"the kernel did not get {QUICK}: {cell['outputs']}"
 
 
 def test_the_check_finds_what_a_learner_would_see(browser):
-    "The checker itself: stale metadata, a text bar over two lines, an error and the unrun cell after it are all named."
+    "The checker itself: stale metadata, a text progress bar, an error and the unrun cell after it are all named."
     path = _scratch('failing-check', ["print('fine')",
                                       "from tqdm.std import tqdm\nfor _ in range(2):\n    for _ in tqdm(range(3)): pass",
                                       "raise ValueError('boom')", "print('never')"],
                     metadata={'kernelspec': {'display_name': 'python3', 'language': 'python', 'name': 'python3'}})
     failures = check_notebook(*browser, path)
-    expected = ['opening it marks it modified', 'cell 2: prints a text progress bar over several lines',
-                'cell 3: error: ValueError: boom', "cell 4: not run (prompt '[ ]:')"]
+    expected = ['opening it marks it modified', 'cell 3 of 5: prints a text progress bar instead of a widget',
+                'cell 4 of 5: error: ValueError: boom', "cell 5 of 5: not run (prompt '[ ]:')"]
     assert len(failures) == len(expected) and all(e in f for e, f in zip(expected, failures)), '\n'.join(failures)
     assert all((REPO/f.rsplit(' — ', 1)[1]).is_file() for f in failures)  # a screenshot of each
 

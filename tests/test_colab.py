@@ -1,11 +1,15 @@
-"Every lecture starts cold in Colab and locally: set-up cell, badges, dependency ranges, a simulated Colab session."
+"""Every lecture starts cold in Colab and locally: set-up cell, badges, dependency ranges, a simulated Colab session.
+
+Every lecture runs whole in a simulated Colab session in the test run itself (tools/pytest_lectures.py); here the set-up
+cell — the same in every lecture — is run twice in one fresh session, and its install step is checked in-process."""
 import importlib.metadata, importlib.util, os, re, subprocess, sys, tomllib, types
 from pathlib import Path
 import nbformat, pytest
 from packaging.requirements import Requirement
 from packaging.version import Version
 from tools import setup_cell
-from tools.notebooks import MARKER, NB_METADATA, REPO, SETUP_METADATA, execute, lecture_paths
+from tools.notebooks import MARKER, NB_METADATA, REPO, SETUP_METADATA, lecture_paths
+from tools.pytest_lectures import snapshot
 from exp.nb_00 import course_settings
 
 LECTURES = lecture_paths()
@@ -50,10 +54,7 @@ def test_badge_links_point_at_their_notebooks():
         url = re.search(r'\]\((https://colab[^)]+)\)$', nbformat.read(p, as_version=4).cells[0].source).group(1)
         assert url == prefix + f'nbs/{p.name}' and (REPO/url[len(prefix):]).is_file()
     rows = [l for l in (REPO/'README.md').read_text().splitlines() if l.startswith('| ') and 'nbs/' in l]
-    assert len(rows) == len(LECTURES), "the README's lecture table needs one row per lecture"
-    for row, p in zip(rows, LECTURES):
-        links = re.findall(r'\]\(((?:https://colab[^)]+/)?nbs/[^)]+\.ipynb)\)', row)
-        assert links == [f'nbs/{p.name}', prefix + f'nbs/{p.name}'], row
+    assert len(rows) == len(LECTURES), "the README's lecture table has a row with no lecture"  # each lecture's own row: tools/rules.py
 
 
 def test_setup_modules_cover_the_dependencies():
@@ -71,16 +72,13 @@ def test_dependency_ranges_accept_colab(runtime):
 
 @pytest.fixture(scope='module')
 def colab(tmp_path_factory):
-    "A stand-in Colab: a `google.colab` module, /content, and the course served from a local bare clone (no network)."
+    "A stand-in Colab: a `google.colab` module, /content, and the course served from a snapshot of this working tree (no network)."
     tmp = tmp_path_factory.mktemp('colab')
     (tmp/'fake'/'google'/'colab').mkdir(parents=True)
     for d in ('google', 'google/colab'): (tmp/'fake'/d/'__init__.py').write_text('')
-    bare = tmp/'course.git'
-    subprocess.run(['git', 'init', '-q', '--bare', str(bare)], check=True)
-    work = subprocess.run(['git', 'stash', 'create'], cwd=REPO, capture_output=True, text=True).stdout.strip() or 'HEAD'
-    subprocess.run(['git', 'push', '-q', str(bare), f'{work}:refs/heads/{course_settings()["course"]["branch"]}'], cwd=REPO, check=True)
+    snapshot(REPO, tmp/'course.git', course_settings()['course']['branch'])
     (tmp/'content').mkdir()
-    env = dict(os.environ, PYTHONPATH=str(tmp/'fake'), DLF_REPO_URL=f'file://{bare}', DLF_COURSE_DIR=str(tmp/'content'/'course'),
+    env = dict(os.environ, PYTHONPATH=str(tmp/'fake'), DLF_REPO_URL=f"file://{tmp/'course.git'}", DLF_COURSE_DIR=str(tmp/'content'/'course'),
                PIP_NO_INDEX='1', PIP_DISABLE_PIP_VERSION_CHECK='1')  # should the cell ever call pip here: no network
     return tmp, env
 
@@ -91,6 +89,7 @@ from pathlib import Path
 newest = sorted(p.stem for p in (Path(_root)/'exp').glob('nb_*.py'))[-1]
 m = importlib.import_module(f'exp.{newest}')
 assert Path(m.__file__).resolve().is_relative_to(Path(_root).resolve()), m.__file__
+assert sys.path.count(_root) == 1 and os.environ['PYTHONPATH'].split(os.pathsep).count(_root) == 1  # run twice, added once
 import torch.nn.functional as F
 x_train, y_train, x_valid, y_valid = m.get_data('embedded')
 train_dl, valid_dl = m.get_dls(m.Dataset(x_train, y_train), m.Dataset(x_valid, y_valid), 64)
@@ -100,24 +99,15 @@ print('COLAB-OK', newest)
 '''
 
 
-@pytest.mark.parametrize('path', LECTURES, ids=lambda p: p.stem)
-def test_simulated_colab_session(colab, path):
+def test_setup_cell_run_twice_in_a_fresh_colab_session(colab):
+    "The set-up cell (the same in every lecture) fetches the course once, is harmless when run again, and the newest module trains."
     tmp, env = colab
-    src = nbformat.read(path, as_version=4).cells[1].source
-    script = tmp/f'{path.stem}.py'
+    src = setup_cell.setup_source()
+    script = tmp/'session.py'
     script.write_text(src + '\n' + src + '\n' + FIT_ONE_EPOCH)  # the cell twice: a re-run must be harmless
     r = subprocess.run([sys.executable, str(script)], cwd=tmp/'content', env=env, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0 and 'COLAB-OK' in r.stdout, r.stdout[-2000:] + r.stderr[-3000:]
     assert (tmp/'content'/'course'/'settings.ini').is_file()
-
-
-@pytest.mark.parametrize('path', LECTURES, ids=lambda p: p.stem)
-def test_whole_lecture_runs_in_simulated_colab(colab, path, monkeypatch):
-    "The lecture as Colab runs it: a kernel started in /content (not in nbs/), the course fetched by the set-up cell."
-    tmp, env = colab
-    for k in ('PYTHONPATH', 'DLF_REPO_URL', 'DLF_COURSE_DIR', 'PIP_NO_INDEX'): monkeypatch.setenv(k, env[k])
-    nb, _, err = execute(path, timeout=600, cwd=tmp/'content')
-    assert err is None, f"{path.name} failed in the simulated Colab: {err}"
 
 
 def test_colab_installs_only_what_is_missing_and_pins_the_rest(tmp_path, monkeypatch):
