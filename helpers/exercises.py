@@ -6,7 +6,8 @@
 An answer cell starts as a function whose body raises `NotImplementedError`; the check then says "not yet solved"
 instead of failing, so a lecture runs top to bottom as committed. Each check runs the answer on fixed inputs and
 compares it with values computed here independently; reference solutions live in `solutions/ex_NN.py`, and the tests
-prove that every check passes on them and fails on a wrong answer. Add a check for a new lecture with `@exercise`.
+prove that every check passes on them and fails on each wrong answer listed there (`WRONG`). Add a check for a
+lecture with `@exercise`; `make lecture` registers a placeholder one for a new lecture (tools/new_lecture.py).
 """
 from __future__ import annotations
 from typing import Callable
@@ -208,3 +209,14 @@ def _shard(shard):
             assert got == want, (f"n={n}, world_size={w}, rank={r}: expected {want}, got {got}" +
                                  (" (pad the indices with the first ones until their number is a multiple of world_size)"
                                   if len(got) < len(want) else ''))
+
+
+def _count_parameters(count_parameters):
+    "count_parameters(model): the number of trainable parameters. The placeholder exercise of a new lecture (tools/new_lecture.py)."
+    import torch.nn as nn
+    frozen = nn.Linear(3, 2)
+    frozen.weight.requires_grad_(False)
+    for model, want in ((nn.Linear(4, 3), 15), (nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2)), 23), (frozen, 2)):
+        got = count_parameters(model)
+        assert got is not None, "count_parameters returned None; return a whole number"
+        assert int(got) == want, f"{model} has {want} trainable parameters; got {got}"

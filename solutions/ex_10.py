@@ -7,3 +7,9 @@ def shard(n: int, world_size: int, rank: int) -> list:
     indices = list(range(n))
     while len(indices) < total: indices += indices[:total - len(indices)]
     return indices[rank:total:world_size]
+
+
+# Wrong answers the check must refuse (tests/test_exercises.py).
+WRONG = {'shard': [lambda n, w, r: list(range(n))[r::w],                                          # no padding
+                   lambda n, w, r: list(range(r * (-(-n // w)), min(n, (r + 1) * (-(-n // w))))),   # contiguous blocks
+                   lambda n, w, r: [i % n for i in range(r, -(-n // w) * w + 1, w)]]}               # one too many

@@ -2,16 +2,10 @@
 
 `get_test_data` is the only function that hands out a test split; `tools.notebooks.split_rule_violations` checks a
 lecture for reading it more than once, anywhere but the last section before its summary, or training or choosing
-(`TRAIN_OR_CHOOSE`) after reading it. Lectures listed in `CHECKED` are held to it."""
+(`TRAIN_OR_CHOOSE`) after reading it. Every lecture is held to it (tools/rules.py, tests/test_lectures.py); here the
+rule itself is tested."""
 import nbformat, pytest
 from tools.notebooks import lecture_paths, split_rule_violations
-
-CHECKED = ['00', '01', '02', '03', '04', '06', '07', '09', '10']  # 05: train_model (STAT453's API) reports test accuracy at the end of every call
-
-
-@pytest.mark.parametrize('path', lecture_paths(CHECKED), ids=lambda p: p.stem)
-def test_lecture_reads_the_test_split_only_at_the_end(path):
-    assert split_rule_violations(nbformat.read(path, as_version=4)) == []
 
 
 def test_lecture_04_reports_test_accuracy():
