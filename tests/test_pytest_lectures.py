@@ -26,7 +26,7 @@ def test_a_broken_lecture_fails_once_naming_notebook_and_cell(tmp_path):
                      'import sys; sys.stderr.write(" 0%|   | 0/2\\r100%|###| 2/2\\n")', 'print("fine")')
     status, out = run_pytest(tmp_path, '--lectures', '-rfs', 'bad.ipynb', 'noisy.ipynb')
     assert status == 1 and '2 failed, 4 passed, 2 skipped' in out, out[-3000:]
-    assert f"bad.ipynb, cell 3 of 4 (id {bad.cells[2].id}) failed; the notebook's later cells are skipped." in out
+    assert f"bad.ipynb, cell 3 of 4 (id {bad.cells[2].id}) failed (nbval's Cell 1); the notebook's later cells are skipped." in out
     assert 'ValueError: boom' in out and out.count('FAILED bad.ipynb') == 1 and 'FAILED bad.ipynb::Cell 1' in out
     assert "SKIPPED [1] bad.ipynb: bad.ipynb, cell 3 of 4" in out and '(reported there)' in out  # the next cell, the checks
     assert f"noisy.ipynb:\n  cell 2 of 4 (id {noisy.cells[1].id}): shows a machine path: ...'/home/alice/data" in out

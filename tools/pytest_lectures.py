@@ -131,7 +131,7 @@ class Lectures:
         if rep.failed and run.failed is None:
             run.failed = item
             where = f"{item.parent.path.name}, {run.ref(item)}"
-            rep.longrepr = f"{where} failed; the notebook's later cells are skipped.\n{rep.longrepr}"
+            rep.longrepr = f"{where} failed (nbval's Cell {item.cell_num}); the notebook's later cells are skipped.\n{rep.longrepr}"
             for later in run.cells[run.cells.index(item) + 1:]:
                 later.add_marker(pytest.mark.skip(reason=f"{where} failed before this cell"))
 
