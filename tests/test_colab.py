@@ -9,7 +9,7 @@ from packaging.requirements import Requirement
 from packaging.version import Version
 from tools import setup_cell
 from tools.notebooks import MARKER, NB_METADATA, REPO, SETUP_METADATA, lecture_paths
-from tools.pytest_lectures import snapshot
+from tools.pytest_lectures import colab_session
 from exp.nb_00 import course_settings
 
 LECTURES = lecture_paths()
@@ -72,15 +72,9 @@ def test_dependency_ranges_accept_colab(runtime):
 
 @pytest.fixture(scope='module')
 def colab(tmp_path_factory):
-    "A stand-in Colab: a `google.colab` module, /content, and the course served from a snapshot of this working tree (no network)."
+    "A stand-in Colab session (tools.pytest_lectures.colab_session): the course served from a snapshot of this working tree."
     tmp = tmp_path_factory.mktemp('colab')
-    (tmp/'fake'/'google'/'colab').mkdir(parents=True)
-    for d in ('google', 'google/colab'): (tmp/'fake'/d/'__init__.py').write_text('')
-    snapshot(REPO, tmp/'course.git', course_settings()['course']['branch'])
-    (tmp/'content').mkdir()
-    env = dict(os.environ, PYTHONPATH=str(tmp/'fake'), DLF_REPO_URL=f"file://{tmp/'course.git'}", DLF_COURSE_DIR=str(tmp/'content'/'course'),
-               PIP_NO_INDEX='1', PIP_DISABLE_PIP_VERSION_CHECK='1')  # should the cell ever call pip here: no network
-    return tmp, env
+    return tmp, dict(os.environ, **colab_session(tmp))
 
 
 FIT_ONE_EPOCH = '''

@@ -67,6 +67,20 @@ def snapshot(repo: Path, bare: Path, branch: str) -> str:
     return commit
 
 
+def colab_session(tmp: Path) -> dict:
+    """A stand-in Colab session in folder `tmp`: a `google.colab` module, and this working tree's snapshot as the
+    course's git address; the environment a Python or a kernel needs to see it (the course goes to tmp/content/course)."""
+    from exp.nb_00 import course_settings
+    fake = tmp/'fake'/'google'/'colab'
+    fake.mkdir(parents=True)
+    for d in (fake.parent, fake): (d/'__init__.py').write_text('')
+    snapshot(REPO, tmp/'course.git', course_settings()['course']['branch'])
+    (tmp/'content').mkdir()
+    return {'PYTHONPATH': os.pathsep.join(filter(None, [str(tmp/'fake'), os.environ.get('PYTHONPATH')])),
+            'DLF_REPO_URL': f"file://{tmp/'course.git'}", 'DLF_COURSE_DIR': str(tmp/'content'/'course'),
+            'PIP_NO_INDEX': '1', 'PIP_DISABLE_PIP_VERSION_CHECK': '1'}  # should the cell call pip: no network
+
+
 class Lectures:
     "The plugin's state: the simulated Colab session, and what each notebook's cells did."
 
@@ -75,22 +89,14 @@ class Lectures:
         self.runs = {}  # notebook node id -> NotebookRun
 
     def colab_env(self) -> dict:
-        "The environment of every kernel: a stand-in `google.colab`, the snapshot as the course's git address, one clone folder."
+        "The environment of every kernel: one simulated Colab session for the whole test run (made when first needed)."
         if self.env is None:
-            from exp.nb_00 import course_settings
-            course = course_settings()['course']
             self.tmp = Path(tempfile.mkdtemp(prefix='dlf-lectures-'))
-            fake = self.tmp/'fake'/'google'/'colab'
-            fake.mkdir(parents=True)
-            for d in (fake.parent, fake): (d/'__init__.py').write_text('')
-            snapshot(REPO, self.tmp/'course.git', course['branch'])
-            self.env = {'PYTHONPATH': os.pathsep.join(filter(None, [str(self.tmp/'fake'), os.environ.get('PYTHONPATH')])),
-                        'DLF_REPO_URL': f"file://{self.tmp/'course.git'}", 'DLF_COURSE_DIR': str(self.clone),
-                        'PIP_NO_INDEX': '1', 'PIP_DISABLE_PIP_VERSION_CHECK': '1'}  # should the cell call pip: no network
+            self.env = colab_session(self.tmp)
         return self.env
 
     @property
-    def clone(self) -> Path: return self.tmp/'content'/'course'
+    def clone(self) -> Path: return Path(self.colab_env()['DLF_COURSE_DIR'])
 
     def pytest_unconfigure(self):
         if self.tmp: shutil.rmtree(self.tmp, ignore_errors=True)
