@@ -78,6 +78,8 @@ def new_lecture(nn: str, name: str, title: str, root: Path = REPO, log=print) ->
     "Write lecture `nn` (see the module's docstring) into the course at `root`; its path. A ValueError names what is wrong."
     paths = lecture_paths(nbs=root/'nbs')
     want = f'{len(paths):02d}'
+    if not (nn and name and title):
+        raise ValueError(f'give its number, name and title: make lecture NN={want} NAME=resnets TITLE="Residual networks"')
     path = root/'nbs'/f'{nn}_{name}.ipynb'
     if nn != want: raise ValueError(f"the next lecture is number {want} (the last is {paths[-1].name}), not {nn!r}.")
     if not LECTURE_NAME.fullmatch(path.name): raise ValueError(f"name {name!r}: use lowercase letters, digits and _ (e.g. resnets).")

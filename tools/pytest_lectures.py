@@ -1,6 +1,6 @@
 """Each lecture executed once in the test run: a pytest plugin on top of nbval, switched on by `--lectures`.
 
-    pytest tests nbs --nbval-lax --lectures      # what `make test` runs
+    pytest tests nbs --nbval-lax --lectures -n 2 --dist loadfile     # what `make test` runs
 
 nbval runs every notebook in a fresh kernel, one test item per code cell, and compares the cells marked
 `# NBVAL_CHECK_OUTPUT` with their committed outputs. With `--lectures` that one execution also serves every other
