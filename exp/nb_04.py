@@ -23,7 +23,7 @@ class MLP(nn.Module):
         for layer in (self.hidden, self.out):
             nn.init.normal_(layer.weight, 0.0, 0.1)
             nn.init.zeros_(layer.bias)
-    def forward(self, x): return self.out(torch.sigmoid(self.hidden(x.reshape(len(x), -1))))
+    def forward(self, x): return self.out(torch.sigmoid(self.hidden(x.flatten(1))))
 
 # %% ../nbs/04_mlp_pytorch.ipynb #6b1d098a
 def default_device() -> torch.device:

@@ -3,8 +3,8 @@
 # %% auto #0
 __all__ = ['EVENTS', 'HISTORY_COLUMNS', 'RegressionDataset', 'train_simple_network', 'exp_gamma', 'CancelBatchException',
            'CancelEpochException', 'CancelFitException', 'Callback', 'Learner', 'DeviceCB', 'FiniteLossCB',
-           'history_frame', 'MetricsCB', 'TrainAccuracyCB', 'ProgressCB', 'ScheduleCB', 'EarlyStoppingCB',
-           'probe_writable', 'CheckpointCB', 'LoggingCB', 'train_network']
+           'history_frame', 'MetricsCB', 'TrainAccuracyCB', 'n_batches', 'ProgressCB', 'ScheduleCB', 'EarlyStoppingCB',
+           'probe_writable', 'CheckpointCB', 'LoggingCB', 'train_network', 'train_model']
 
 # %% ../nbs/06_training_loops.ipynb #b40b9c9b
 from .nb_05 import *
@@ -85,11 +85,15 @@ _CANCEL = {'batch': CancelBatchException, 'epoch': CancelEpochException, 'fit': 
 # %% ../nbs/06_training_loops.ipynb #aef71413
 class Learner:
     """Trains `model` on `train_dl` (validating on `valid_dl` after each epoch) with `loss_func` and the optimizer
-    `opt_func(params, lr=lr)`; everything else — devices, metrics, progress, schedules, checkpoints — is done by `cbs`."""
+    `opt_func(params, lr=lr)`, which the Learner makes itself when the first `fit` starts; everything else — devices,
+    metrics, progress, schedules, checkpoints — is done by `cbs`. One process trains alone unless lecture 10's
+    `DistributedCB` says otherwise: it sets `is_main` (does this process write files?) and `reduce` (sums a tensor
+    over the processes)."""
     def __init__(self, model: nn.Module, train_dl, valid_dl=None, loss_func: Callable = F.cross_entropy,
                  opt_func: Callable = torch.optim.SGD, lr: float = 0.1, cbs=()):
         self.model, self.train_dl, self.valid_dl, self.loss_func = model, train_dl, valid_dl, loss_func
         self.opt_func, self.lr, self.opt, self.cbs, self._handlers = opt_func, lr, None, [], {}
+        self.is_main, self.reduce = True, None
         for cb in cbs: self.add_cb(cb)
 
     def add_cb(self, cb: Callback):
@@ -147,9 +151,9 @@ class Learner:
         try:
             if self.opt is None: self.opt = self.opt_func(self.model.parameters(), lr=self.lr)
             self.opt.zero_grad()
-            self.n_epochs, self.start_epoch = epochs, 0
-            def all_epochs():
-                for self.epoch in range(self.start_epoch, self.n_epochs): self._with_events(self.one_epoch, 'epoch')
+            self.epochs, self.start_epoch = epochs, 0
+            def all_epochs():  # self.epoch counts from 0 like any index; histories and logs number epochs from 1
+                for self.epoch in range(self.start_epoch, self.epochs): self._with_events(self.one_epoch, 'epoch')
             self._with_events(all_epochs, 'fit')
         finally:
             self.callback('cleanup_fit')
@@ -185,32 +189,43 @@ def history_frame(rows: list) -> pd.DataFrame:
     return df[first + [c for c in df.columns if c not in first and c != 'time'] + (['time'] if 'time' in df.columns else [])]
 
 class MetricsCB(Callback):
-    """Records the history — `learn.history`, one dict per epoch (see `HISTORY_COLUMNS`) — and every training batch's
-    loss (`learn.batch_losses`, extended after each training pass). Losses are means over the samples of a pass; accuracy is in percent; each
-    `score_funcs` entry `name: f(y_true, y_pred)` (NumPy arrays, e.g. scikit-learn's metrics) adds `train_<name>`
-    and `valid_<name>`. Training figures are measured during the training pass, as the model changes."""
+    """Records the history — `learn.history`, one dict per epoch (see `HISTORY_COLUMNS`) — and every training step's
+    loss and learning rate (`learn.batch_losses`, `learn.batch_lrs`). Losses are means over the samples of a pass;
+    accuracy is in percent; each `score_funcs` entry `name: f(y_true, y_pred)` (NumPy arrays, e.g. scikit-learn's
+    metrics) adds `train_<name>` and `valid_<name>`. Training figures are measured during the training pass, as the
+    model changes. Each pass's sums go through `learn.reduce` once, when it is set (several processes: lecture 10)."""
     order = 0
     def __init__(self, accuracy: bool = True, score_funcs: dict = None):
         if score_funcs is not None and not isinstance(score_funcs, dict):
             raise TypeError(f"score_funcs must be a dict {{name: f(y_true, y_pred)}}, not {type(score_funcs).__name__}.")
         self.accuracy, self.score_funcs = accuracy, score_funcs or {}
     def before_fit(self, learn):
+        if self.score_funcs and learn.reduce is not None:
+            raise ValueError("score functions need every prediction in one process; with several processes use the "
+                             "loss and accuracy, which are summed over them.")
         self.learn, self.t0 = learn, time.perf_counter()
-        learn.history, learn.batch_losses = [], []
-    def before_epoch(self, learn): self.row = {'epoch': learn.epoch, 'lr': learn.opt.param_groups[0]['lr']}
-    def _reset(self, learn): self.losses, self.sizes, self.guesses, self.targets, self.ys, self.outs = [], [], [], [], [], []
+        learn.history, learn.batch_losses, learn.batch_lrs = [], [], []
+    def before_epoch(self, learn): self.row = {'epoch': learn.epoch + 1, 'lr': learn.opt.param_groups[0]['lr']}
+    def _reset(self, learn): self.losses, self.sizes, self.guesses, self.targets, self.lrs, self.ys, self.outs = [], [], [], [], [], [], []
     before_train = before_validate = _reset
+    def before_batch(self, learn):
+        if learn.training: self.lrs.append(learn.opt.param_groups[0]['lr'])
     def after_batch(self, learn):  # tensors only: nothing here waits for the device
         self.losses.append(learn.loss.detach()); self.sizes.append(len(learn.yb))
         if self.accuracy: self.guesses.append(learn.preds.argmax(dim=1)); self.targets.append(learn.yb)
         if self.score_funcs: self.ys.append(learn.yb.detach().cpu()); self.outs.append(learn.preds.detach().cpu())
     def _summary(self, split: str) -> dict:
+        "The pass's figures from each batch's loss × size and size and the correct predictions, reduced once."
         if not self.sizes: raise ValueError(f"the {split} loader yielded no batches.")
-        losses, n, total = torch.stack(self.losses).tolist(), sum(self.sizes), 0.0
-        if split == 'train': self.learn.batch_losses += losses
-        for loss, size in zip(losses, self.sizes): total += loss * size  # batch means weighted by batch size
-        r = {f'{split}_loss': total / n}
-        if self.accuracy: r[f'{split}_acc'] = 100 * float((torch.cat(self.guesses) == torch.cat(self.targets)).sum()) / n
+        sums = [loss * size if size else 0.0 for loss, size in zip(torch.stack(self.losses).tolist(), self.sizes)]
+        correct = (torch.cat(self.guesses) == torch.cat(self.targets)).sum().item() if self.accuracy else 0
+        figures = sums + self.sizes + [correct]  # an empty batch (a process's empty share) adds nothing
+        if self.learn.reduce is not None: figures = self.learn.reduce(torch.tensor(figures, dtype=torch.float64)).tolist()
+        b = len(sums); sums, sizes, correct = figures[:b], figures[b:2*b], figures[2*b]
+        n = sum(sizes)
+        if split == 'train': self.learn.batch_losses += [s / size for s, size in zip(sums, sizes)]; self.learn.batch_lrs += self.lrs
+        r = {f'{split}_loss': sum(sums) / n}
+        if self.accuracy: r[f'{split}_acc'] = 100 * correct / n
         if self.score_funcs:
             y, out = torch.cat(self.ys).numpy(), torch.cat(self.outs).numpy()
             r.update({f'{split}_{name}': float(f(y, out)) for name, f in self.score_funcs.items()})
@@ -220,9 +235,10 @@ class MetricsCB(Callback):
     def after_epoch(self, learn):
         self.row['time'] = time.perf_counter() - self.t0
         learn.history.append(self.row)
-    def state_dict(self) -> dict: return {'history': self.learn.history, 'batch_losses': self.learn.batch_losses}
+    def state_dict(self) -> dict:
+        return {'history': self.learn.history, 'batch_losses': self.learn.batch_losses, 'batch_lrs': self.learn.batch_lrs}
     def load_state_dict(self, state: dict):
-        self.learn.history, self.learn.batch_losses = state['history'], state['batch_losses']
+        self.learn.history, self.learn.batch_losses, self.learn.batch_lrs = state['history'], state['batch_losses'], state['batch_lrs']
         self.t0 = time.perf_counter() - (state['history'][-1]['time'] if state['history'] else 0.0)
 
 # %% ../nbs/06_training_loops.ipynb #beb8a9e8
@@ -232,7 +248,8 @@ class TrainAccuracyCB(Callback):
     def after_epoch(self, learn): learn.history[-1]['train_acc'] = compute_accuracy(learn.model, learn.train_dl)
 
 # %% ../nbs/06_training_loops.ipynb #f7e49c7e
-def _n_batches(dl):
+def n_batches(dl):
+    "The number of batches of loader `dl`, None when it does not know (a loader over an iterable data set)."
     try: return len(dl)
     except TypeError: return None  # a loader over an iterable data set may not know its length
 
@@ -241,8 +258,8 @@ class ProgressCB(Callback):
     order = 60
     def __init__(self): self.epochs = self.batches = None
     def before_fit(self, learn):
-        self.epochs = tqdm(total=learn.n_epochs, initial=learn.start_epoch, desc='epochs')
-    def _start(self, learn): self.batches = tqdm(total=_n_batches(learn.dl), desc='train' if learn.training else 'valid', leave=False)
+        self.epochs = tqdm(total=learn.epochs, initial=learn.start_epoch, desc='epochs')
+    def _start(self, learn): self.batches = tqdm(total=n_batches(learn.dl), desc='train' if learn.training else 'valid', leave=False)
     before_train = before_validate = _start
     def after_batch(self, learn): self.batches.update()
     def _close(self, learn):
@@ -298,14 +315,14 @@ class EarlyStoppingCB(Callback):
     def before_epoch(self, learn):
         if self.wait >= self.patience:
             raise CancelFitException(f"early stopping: {self.monitor} has not improved for {self.wait} epochs; "
-                                     f"best {self.best:.4g} in epoch {self.best_epoch} (counted from 0, as in the history)")
+                                     f"best {self.best:.4g} in epoch {self.best_epoch}")
     def after_epoch(self, learn):
         row = learn.history[-1]
         if self.monitor not in row:
             raise KeyError(f"EarlyStoppingCB monitors {self.monitor!r}, which the history does not have; it has {list(row)}.")
         v, sign = row[self.monitor], 1 if self.mode == 'min' else -1
         if self.best is None or sign * (self.best - v) > self.min_delta:
-            self.best, self.best_epoch, self.wait = v, learn.epoch, 0
+            self.best, self.best_epoch, self.wait = v, row['epoch'], 0
             if self.restore_best: self.best_state = {k: t.detach().clone() for k, t in learn.model.state_dict().items()}
         else: self.wait += 1
     def _restore(self, learn):
@@ -323,7 +340,8 @@ def probe_writable(folder) -> None:
 
 class CheckpointCB(Callback):
     """Saves model, optimizer, random states, history and every callback's state (`state_dict`) to `path` after each
-    epoch (lecture 05's `save_checkpoint`); with `resume=True` it first loads them and `fit` continues after that epoch."""
+    epoch (lecture 05's `save_checkpoint`; only the main process writes); with `resume=True` it first loads them and
+    `fit` continues after that epoch."""
     order = 40
     def __init__(self, path, resume: bool = False): self.path, self.resume = Path(path), resume
     def _states(self, learn) -> dict: return {type(cb).__name__: cb for cb in learn.cbs if hasattr(cb, 'state_dict')}
@@ -342,12 +360,13 @@ class CheckpointCB(Callback):
         for name, cb in self._states(learn).items(): cb.load_state_dict(ck['callbacks'][name])
         learn.start_epoch = ck['epoch']
     def after_epoch(self, learn):
-        save_checkpoint(self.path, learn.model, learn.opt, learn.epoch + 1, getattr(learn, 'history', []),
-                        kind='learner', callbacks={name: cb.state_dict() for name, cb in self._states(learn).items()})
+        if learn.is_main: save_checkpoint(self.path, learn.model, learn.opt, learn.epoch + 1, getattr(learn, 'history', []),
+                                          kind='learner', callbacks={name: cb.state_dict() for name, cb in self._states(learn).items()})
 
 # %% ../nbs/06_training_loops.ipynb #8101ba80
 class LoggingCB(Callback):
-    "Logs the loss every `every` training batches and one line per epoch to `log`: a function such as `print`, or a `logging.Logger`."
+    """Logs the loss every `every` training batches and one line per epoch to `log` — a function such as `print`, or a
+    `logging.Logger` — in the main process only."""
     order = 50
     def __init__(self, log=print, every: int = 50):
         self.log, self.every = (log.info if isinstance(log, logging.Logger) else log), every
@@ -355,17 +374,19 @@ class LoggingCB(Callback):
         if not hasattr(learn, 'batch_losses'): raise ValueError("LoggingCB logs what MetricsCB records: add a MetricsCB too.")
         self.seen = None  # training batches so far, counted over the whole run (a resumed one too)
     def after_batch(self, learn):
-        if not learn.training: return
+        if not (learn.training and learn.is_main): return
         self.seen = (len(learn.batch_losses) if self.seen is None else self.seen) + 1
         if (self.seen - 1) % self.every == 0:
-            self.log(f"epoch {learn.epoch + 1:03d}/{learn.n_epochs:03d} | batch {learn.iter:04d}/{_n_batches(learn.dl) or 0:04d} "
+            self.log(f"epoch {learn.epoch + 1:03d}/{learn.epochs:03d} | batch {learn.iter:04d}/{n_batches(learn.dl) or 0:04d} "
                      f"| loss {learn.loss.item():.4f}")
     def after_epoch(self, learn):
+        if not learn.is_main: return
         r = learn.history[-1]
         figures = ' | '.join(f"{k.replace('_', ' ')} {v:.2f}%" if k.endswith('_acc') else f"{k.replace('_', ' ')} {v:.4f}"
                              for k, v in r.items() if k not in ('epoch', 'lr', 'time'))
-        self.log(f"epoch {learn.epoch + 1:03d}/{learn.n_epochs:03d} | {figures}")
-    def after_cancel_fit(self, learn): self.log(f"fit ended early after {len(learn.history)} epochs: {learn.cancelled}")
+        self.log(f"epoch {learn.epoch + 1:03d}/{learn.epochs:03d} | {figures}")
+    def after_cancel_fit(self, learn):
+        if learn.is_main: self.log(f"fit ended early after {len(learn.history)} epochs: {learn.cancelled}")
 
 # %% ../nbs/06_training_loops.ipynb #efe1af10
 def _idl_name(col: str) -> str:
@@ -387,9 +408,25 @@ def train_network(model: nn.Module, loss_func: Callable, train_loader, test_load
     if lr_schedule is not None: cbs.append(ScheduleCB(lr_schedule, per='epoch', monitor='valid_loss'))
     if checkpoint_file is not None: cbs.append(CheckpointCB(checkpoint_file, resume))
     if progress: cbs.append(ProgressCB())
-    learn = Learner(model, train_loader, test_loader, loss_func, cbs=cbs)
-    learn.opt = optimizer
+    learn = Learner(model, train_loader, test_loader, loss_func, opt_func=lambda params, lr: optimizer, cbs=cbs)  # the optimizer given
     learn.fit(epochs)
     splits = ['train'] + (['valid'] if test_loader is not None else [])
     columns = ['epoch', 'time', 'lr'] + [f'{s}_loss' for s in splits] + [f'{s}_{n}' for s in splits for n in (score_funcs or {})]
     return pd.DataFrame(learn.history, columns=columns).rename(columns=_idl_name)
+
+# %% ../nbs/06_training_loops.ipynb #abbbdd73
+def train_model(model, num_epochs: int, train_loader, valid_loader, test_loader, optimizer, device=None,
+                logging_interval: int = 50, loss_func=F.cross_entropy, checkpoint_file=None, resume: bool = False,
+                log: Callable = print) -> dict:
+    """Lecture 05's `train_model` — STAT453's arguments and result — on the Learner. Returns {'minibatch_loss': [...],
+    'train_acc': [...], 'valid_acc': [...] (%, per epoch), 'test_acc': %}, the test split read once, after training."""
+    if resume and checkpoint_file is None: raise ValueError("resume=True needs the checkpoint_file to resume from.")
+    device = torch.device(device) if device is not None else next(model.parameters()).device
+    cbs = [DeviceCB(device), MetricsCB(), TrainAccuracyCB(), LoggingCB(log, every=logging_interval)]
+    if checkpoint_file is not None: cbs.append(CheckpointCB(checkpoint_file, resume))
+    learn = Learner(model, train_loader, valid_loader, loss_func, opt_func=lambda params, lr: optimizer, cbs=cbs)  # the optimizer given
+    learn.fit(num_epochs)
+    test_acc = compute_accuracy(model, test_loader, device)
+    log(f"test accuracy {test_acc:.2f}%")
+    return {'minibatch_loss': learn.batch_losses, 'train_acc': [r['train_acc'] for r in learn.history],
+            'valid_acc': [r['valid_acc'] for r in learn.history], 'test_acc': test_acc}

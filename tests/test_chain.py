@@ -14,11 +14,13 @@ def test_modules_exist_for_every_lecture():
 def test_star_import_chains(nn):
     ns = {}
     exec(f'from exp.nb_{nn} import *', ns)
+    newest = {}  # name → the latest module up to nb_NN that exports it (a later lecture may redefine a name: train_model)
     for earlier in MODULES[:MODULES.index(nn) + 1]:
         missing = [n for n in own_names(f'nb_{earlier}') if n not in ns]
         assert not missing, f"from exp.nb_{nn} import * lacks {missing} exported by nb_{earlier}"
-        mod = importlib.import_module(f'exp.nb_{earlier}')
-        assert all(ns[n] is getattr(mod, n) for n in own_names(f'nb_{earlier}'))
+        newest.update(dict.fromkeys(own_names(f'nb_{earlier}'), importlib.import_module(f'exp.nb_{earlier}')))
+    wrong = [n for n, mod in newest.items() if ns[n] is not getattr(mod, n)]
+    assert not wrong, f"from exp.nb_{nn} import * gives {wrong} from another lecture than the latest that defines them"
 
 
 @pytest.mark.parametrize('nn', MODULES[1:])

@@ -138,7 +138,7 @@ def test_metrics_history_record():
     learn.fit(2)
     df = history_frame(learn.history)
     assert list(df.columns) == [*HISTORY_COLUMNS, 'train_n', 'valid_n', 'time']
-    assert df['epoch'].tolist() == [0, 1] and df['time'].is_monotonic_increasing
+    assert df['epoch'].tolist() == [1, 2] and df['time'].is_monotonic_increasing
     assert df['train_n'].tolist() == [256, 256] and df['valid_n'].tolist() == [128, 128]
     assert df['valid_acc'].iloc[-1] == compute_accuracy(learn.model, valid_dl)  # percent, counted the same way
     assert len(learn.batch_losses) == 2 * len(train_dl)
@@ -224,7 +224,7 @@ def test_early_stopping_stops_after_patience_and_restores_the_best_weights():
     es = EarlyStoppingCB(patience=2)
     learn = Learner(MLP(), train_dl, valid_dl, lr=0.3, cbs=[MetricsCB(), ValidLosses([3, 2, 2.5, 2.1, 1, 0]), es, Snap()])
     learn.fit(6)
-    assert len(learn.history) == 4 and es.best_epoch == 1 and 'valid_loss has not improved for 2 epochs' in str(learn.cancelled)
+    assert len(learn.history) == 4 and es.best_epoch == 2 and 'valid_loss has not improved for 2 epochs' in str(learn.cancelled)
     assert all(torch.equal(a, b) for a, b in zip(snaps[1], learn.model.parameters()))
     es = EarlyStoppingCB(monitor='valid_acc', mode='max', patience=1, restore_best=False)
     learn = Learner(MLP(), train_dl, valid_dl, cbs=[MetricsCB(), es])

@@ -97,7 +97,7 @@ def test_history_columns_and_lengths():
     train_dl, test_dl = loaders()
     h = train_network(net(), F.mse_loss, train_dl, test_dl, SCORES, epochs=3, lr=0.01, device='cpu', progress=False)
     assert list(h.columns) == ['epoch', 'total time', 'lr', 'train loss', 'test loss', 'train MSE', 'train R2', 'test MSE', 'test R2']
-    assert len(h) == 3 and h['epoch'].tolist() == [0, 1, 2]
+    assert len(h) == 3 and h['epoch'].tolist() == [1, 2, 3]  # epochs counted from 1, as everywhere
     assert h['total time'].is_monotonic_increasing and (h['total time'] > 0).all()
     nb_00.test_near(h['test loss'], h['test MSE'])  # exact test mean, although the last batch is smaller (20 = 8+8+4)
     nb_00.test_near(h['train loss'], h['train MSE'])

@@ -3,6 +3,8 @@ import contextlib, io, os, signal, subprocess, sys, time, tomllib
 from types import SimpleNamespace
 import pytest, yaml
 from exp import nb_00
+from exp.nb_07 import (RESULT_FILES, TRAIN_SETTINGS, SettingsError, check_results_folder, load_settings, run_record, save_yaml,
+                       start_results_folder)
 from helpers import train_command as cmd
 from tools.notebooks import REPO
 
@@ -30,10 +32,12 @@ def test_help_explains_every_option_and_key(capsys):
     out = capsys.readouterr().out
     assert e.value.code == 0
     for opt in ('--settings_path', '--results_path', '--resume', '--overwrite'): assert opt in out
-    for k in cmd.newest_schema()[0]: assert f'\n  {k} ' in out
-    assert "get_test_data(dataset) the test split" in out.replace('\n', ' ') and 'settings/ folder' in out
-    assert 'the DLF_DATASET variable, which the lectures read, does not apply' in out.replace('\n', ' ')
-    for f in cmd.RESULT_FILES: assert f in out
+    cmd.newest()
+    for k in TRAIN_SETTINGS: assert f'\n  {k} ' in out  # every lecture's keys
+    assert 'the test split is evaluated once, after training' in out.replace('\n', ' ') and 'settings/ folder' in out
+    assert 'not the DLF_DATASET variable the lectures read' in out.replace('\n', ' ')
+    for f in RESULT_FILES: assert f in out
+    for status, meaning in cmd.EXIT_STATUS.items(): assert f'  {status:<4} {meaning}' in out
 
 
 def test_missing_arguments_give_usage(capsys):
@@ -54,10 +58,10 @@ def test_full_quick_run(quick_run):
     d, r = quick_run.dir, quick_run
     assert r.returncode == 0, r.stdout + r.stderr
     assert r.stderr == '', r.stderr  # no warnings, nothing outside the log
-    assert sorted(p.name for p in d.iterdir()) == sorted(cmd.RESULT_FILES)
+    assert sorted(p.name for p in d.iterdir()) == sorted(RESULT_FILES)
     res = yaml.safe_load((d/'results.yaml').read_text())
-    s = yaml.safe_load((d/'settings.yaml').read_text())
-    assert res['settings'] == s and set(s) == set(cmd.newest_schema()[0])
+    s = yaml.safe_load((d/'run.yaml').read_text())['settings']
+    assert res['settings'] == s and set(s) == set(TRAIN_SETTINGS)
     assert all(s[k] == v for k, v in yaml.safe_load(QUICK.read_text()).items())
     n = res['run']['num_epochs']
     assert n == nb_00.budget(s['num_epochs']) and len(res['history']) == n
@@ -88,32 +92,32 @@ def test_overwrite_replaces(tmp_path, capsys):
     rc, out, err = run(capsys, '--settings_path', QUICK, '--results_path', d, '--overwrite')
     assert rc == 0, err
     assert 'old' not in yaml.safe_load((d/'results.yaml').read_text())
-    assert sorted(p.name for p in d.iterdir()) == sorted(cmd.RESULT_FILES)
+    assert sorted(p.name for p in d.iterdir()) == sorted(RESULT_FILES)
 
 
 def test_other_files_in_the_folder_are_fine(tmp_path, capsys):
-    d = tmp_path/'r'; d.mkdir(); (d/'notes.txt').write_text('mine')
-    settings = cmd.load_settings(QUICK)
-    assert cmd.check_results_dir(d, settings) is False
-    cmd.start_results_dir(d, settings)
-    assert (d/'notes.txt').read_text() == 'mine' and cmd.load_settings(d/'settings.yaml') == settings
-    assert sorted(p.name for p in d.iterdir()) == ['mode.yaml', 'notes.txt', 'settings.yaml']
+    d = tmp_path/'r'; d.mkdir(); (d/'notes.txt').write_text('mine'); (d/'settings.yaml').write_text('# my own\n')
+    record = run_record(load_settings(QUICK))
+    assert check_results_folder(d, record) is False
+    start_results_folder(d, record)
+    assert (d/'notes.txt').read_text() == 'mine' and yaml.safe_load((d/'run.yaml').read_text()) == record
+    assert sorted(p.name for p in d.iterdir()) == ['notes.txt', 'run.yaml', 'settings.yaml']
     (tmp_path/'file').write_text('')
-    with pytest.raises(cmd.ResultsFolderError, match='exists and is not a folder'): cmd.check_results_dir(tmp_path/'file', {})
+    with pytest.raises(SettingsError, match='exists and is not a folder'): check_results_folder(tmp_path/'file', record)
 
 
 def test_a_start_killed_before_its_first_epoch_is_restarted_by_the_same_command(tmp_path, capsys):
-    "What kill -9 during data loading leaves (settings, mode, log; no checkpoint) does not block a plain rerun."
+    "What kill -9 during data loading leaves (run record, log; no checkpoint) does not block a plain rerun."
     d = tmp_path/'r'; d.mkdir()
-    cmd.start_results_dir(d, cmd.load_settings(QUICK))
+    start_results_folder(d, run_record(load_settings(QUICK)))
     (d/'training.log').write_text('2026-01-01 00:00:00 | training: settings quick.yaml, results r\n')
-    assert cmd.check_results_dir(d, cmd.load_settings(QUICK)) is True
+    assert check_results_folder(d, run_record(load_settings(QUICK))) is True
     rc, out, err = run(capsys, '--settings_path', QUICK, '--results_path', d)
     assert rc == 0, err
     assert out.startswith(f'an earlier start in {d} finished no epoch; starting afresh')
     log = (d/'training.log').read_text()
     assert log.startswith('2026-01-01 00:00:00 | training: settings quick.yaml') and 'test accuracy' in log  # appended, not replaced
-    assert sorted(p.name for p in d.iterdir()) == sorted(cmd.RESULT_FILES)
+    assert sorted(p.name for p in d.iterdir()) == sorted(RESULT_FILES)
 
 
 def test_dlf_dataset_is_noted_not_used(tmp_path, capsys, monkeypatch):
@@ -129,7 +133,7 @@ BAD = [("num_epochs: 2\nbatch_size: 32\nlearning_rat: 0.1\n", ["unknown key 'lea
        ("num_epochs: 2\nbatch_size: '32'\nlearning_rate: 0.1\n", ["key 'batch_size' must be an integer, got '32'", 'Allowed: an integer >= 1']),
        ("num_epochs: 2\nbatch_size: -32\nlearning_rate: 0.1\n", ["key 'batch_size' cannot be -32", 'Allowed: an integer >= 1']),
        ("num_epochs: 2\nbatch_size: 32\nlearning_rate: 0.1\ndataset: cifar\n", ["key 'dataset' cannot be 'cifar'", 'one of embedded, mnist, fashion']),
-       ("num_epochs: 2\nbatch_size: 32\nlearning_rate: 0.1\noptimizer: adagrad\n", ["key 'optimizer' cannot be 'adagrad'", 'one of sgd, adam, adamw, rmsprop'])]
+       ("num_epochs: 2\nbatch_size: 32\nlearning_rate: 0.1\noptimizer: adagrad\n", ["key 'optimizer' cannot be 'adagrad'", 'one of sgd, rmsprop, adam, adamw'])]
 
 
 @pytest.mark.parametrize('text,fragments', BAD, ids=['unknown key', 'missing key', 'wrong type', 'negative', 'dataset', 'optimizer'])
@@ -166,15 +170,15 @@ def test_resume_refusals(tmp_path, capsys, quick_run):
     assert rc == 2 and 'holds a finished run (results.yaml); there is nothing to resume' in err
     part = tmp_path/'part'; part.mkdir()
     (part/'checkpoint.pt').write_bytes((d/'checkpoint.pt').read_bytes())
-    cmd.save_yaml(dict(yaml.safe_load((d/'settings.yaml').read_text()), learning_rate=0.01), part/'settings.yaml')
     rc, _, err = run(capsys, '--settings_path', QUICK, '--results_path', part, '--resume')
-    assert rc == 2 and "settings differ from those the run in" in err and 'learning_rate was 0.01, now 0.5' in err
-    (part/'settings.yaml').write_bytes((d/'settings.yaml').read_bytes())
-    rc, _, err = run(capsys, '--settings_path', QUICK, '--results_path', part, '--resume')
-    assert rc == 2 and 'started with unknown (no mode.yaml); now quick mode is on' in err
-    cmd.save_yaml({'quick_mode': False}, part/'mode.yaml')  # started in normal mode, resumed in quick mode (the tests')
-    rc, _, err = run(capsys, '--settings_path', QUICK, '--results_path', part, '--resume')
-    assert rc == 2 and 'started with quick mode off; now quick mode is on (DLF_QUICK)' in err
+    assert rc == 2 and 'run.yaml is missing or damaged' in err
+    record = yaml.safe_load((d/'run.yaml').read_text())
+    for change, message in (({'settings': record['settings'] | {'learning_rate': 0.01}}, 'learning_rate was 0.01, now 0.5'),
+                            ({'quick_mode': False}, 'started with quick mode off; now quick mode is on (DLF_QUICK)'),
+                            ({'processes': 2}, 'started on 2 process(es), this one has 1')):
+        save_yaml(record | change, part/'run.yaml')
+        rc, _, err = run(capsys, '--settings_path', QUICK, '--results_path', part, '--resume')
+        assert rc == 2 and message in err, err
 
 
 def test_resume_after_kill_matches_uninterrupted_run(tmp_path):
@@ -184,7 +188,7 @@ def test_resume_after_kill_matches_uninterrupted_run(tmp_path):
     fn = tmp_path/'s.yaml'
     fn.write_text("num_epochs: 4\nbatch_size: 32\nlearning_rate: 0.2\nnum_hidden: 32\nlogging_interval: 1000\ndevice: cpu\n")
     def start(d, *extra):
-        return subprocess.Popen([sys.executable, '-m', 'helpers.train_model', '--settings_path', str(fn), '--results_path', str(d), *extra],
+        return subprocess.Popen([sys.executable, '-m', 'helpers.train', '--settings_path', str(fn), '--results_path', str(d), *extra],
                                 cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     whole, part = tmp_path/'whole', tmp_path/'part'
     p_whole, p_part = start(whole), start(part)
@@ -194,7 +198,7 @@ def test_resume_after_kill_matches_uninterrupted_run(tmp_path):
     p_part.wait()
     assert p_part.returncode == -signal.SIGKILL, f"the run ended before it could be stopped (status {p_part.returncode}): {p_part.stderr.read()}"
     assert (part/'checkpoint.pt').exists() and not (part/'results.yaml').exists()
-    resumed = subprocess.run([sys.executable, '-m', 'helpers.train_model', '--settings_path', str(fn), '--results_path', str(part), '--resume'],
+    resumed = subprocess.run([sys.executable, '-m', 'helpers.train', '--settings_path', str(fn), '--results_path', str(part), '--resume'],
                              cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert p_whole.wait(timeout=300) == 0, p_whole.stderr.read()
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
@@ -207,18 +211,13 @@ def test_resume_after_kill_matches_uninterrupted_run(tmp_path):
     assert 'training: settings' in log and 'resuming: settings' in log  # the log of the first start was kept
 
 
-def test_overwrite_replaces_the_settings_an_earlier_course_version_wrote(tmp_path, capsys):
-    "A results folder from an older schema (other keys, written by the command: plain safe_dump text) is the command's own."
+def test_overwrite_never_replaces_a_run_yaml_the_command_did_not_write(tmp_path, capsys):
     d = tmp_path/'r'
     assert cmd.train_command(['--settings_path', str(QUICK), '--results_path', str(d)]) == 0
-    old = yaml.safe_load((d/'settings.yaml').read_text()) | {'valid_fraction': 0.1}
-    old.pop('schedule')
-    (d/'settings.yaml').write_text(yaml.safe_dump(old, sort_keys=False))
-    assert cmd.train_command(['--settings_path', str(QUICK), '--results_path', str(d), '--overwrite']) == 0
-    assert 'valid_fraction' not in yaml.safe_load((d/'settings.yaml').read_text())
-    (d/'settings.yaml').write_text('# mine\n' + yaml.safe_dump(old, sort_keys=False))  # a comment: the user's file, kept
+    (d/'run.yaml').write_text('# my notes\nlearning_rate: 0.1\n')  # the user's own file of that name
     assert cmd.train_command(['--settings_path', str(QUICK), '--results_path', str(d), '--overwrite']) == 2
-    assert (d/'settings.yaml').read_text().startswith('# mine')
+    assert 'is not a run record the command wrote' in capsys.readouterr().err
+    assert (d/'run.yaml').read_text().startswith('# my notes')
 
 
 def test_quick_run_with_a_cnn(tmp_path, capsys):
@@ -232,7 +231,7 @@ def test_quick_run_with_a_cnn(tmp_path, capsys):
     assert rc == 0 and err == '', err
     res = yaml.safe_load((tmp_path/'r'/'results.yaml').read_text())
     assert res['settings']['model'] == 'cnn' and res['settings']['channels'] == [4, 8]
-    assert yaml.safe_load((tmp_path/'r'/'settings.yaml').read_text())['channels'] == [4, 8]
+    assert yaml.safe_load((tmp_path/'r'/'run.yaml').read_text())['settings']['channels'] == [4, 8]
     weights = torch.load(tmp_path/'r'/'checkpoint.pt', weights_only=False)['model']
     assert [tuple(w.shape) for k, w in weights.items() if w.ndim == 4] == [(4, 1, 3, 3), (8, 4, 3, 3)]
     assert 0 <= res['test_acc'] <= 100 and len(res['history']) == res['run']['num_epochs']
