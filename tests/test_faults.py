@@ -16,9 +16,9 @@ import nbformat, numpy as np, pytest, torch, yaml
 from PIL import Image
 
 from exp import nb_01, nb_07
-from exp.nb_00 import quick_mode
 from exp.nb_04 import MLP
 from exp.nb_05 import CSVImageDataset, CheckpointError, load_checkpoint, save_checkpoint, train_model
+from exp.nb_07 import PLOT_FILES, load_settings, run_record, save_yaml
 from helpers import train_command as cmd
 from tools import export as export_tool
 from tools.notebooks import REPO
@@ -186,34 +186,31 @@ def mnist_files(damage=None) -> Callable:
     return prepare
 
 
-def finished_run(settings_text: str = None) -> Callable:
-    "A `prepare` filling the results folder as a finished run leaves it (settings.yaml as the command writes it)."
+def finished_run(run_text: str = None) -> Callable:
+    "A `prepare` filling the results folder as a finished run leaves it (run.yaml as the command writes it, or `run_text`)."
     def prepare(c, mp):
         c.dir.mkdir()
-        cmd.save_yaml(cmd.load_settings(QUICK), c.dir/'settings.yaml')
-        cmd.save_yaml({'quick_mode': quick_mode()}, c.dir/'mode.yaml')
-        for f in ('results.yaml', 'training.log', 'checkpoint.pt', *cmd.PLOT_FILES): (c.dir/f).write_text(f'old {f}\n')
-        if settings_text is not None: (c.dir/'settings.yaml').write_text(settings_text)
+        save_yaml(run_record(load_settings(QUICK)), c.dir/'run.yaml')
+        for f in ('results.yaml', 'training.log', 'checkpoint.pt', *PLOT_FILES): (c.dir/f).write_text(f'old {f}\n')
+        if run_text is not None: (c.dir/'run.yaml').write_text(run_text)
     return prepare
 
 
-def interrupted_run(mode_text: str = None, settings_text: str = None, checkpoint: bytes = b'PK\x03\x04 cut off') -> Callable:
-    "A `prepare` leaving the results folder as a run stopped after an epoch (settings, mode, log, checkpoint.pt)."
+def interrupted_run(run_text: str = None, checkpoint: bytes = b'PK\x03\x04 cut off') -> Callable:
+    "A `prepare` leaving the results folder as a run stopped after an epoch (run.yaml, log, checkpoint.pt)."
     def prepare(c, mp):
-        finished_run()(c, mp)
-        for f in ('results.yaml', *cmd.PLOT_FILES): (c.dir/f).unlink()
+        finished_run(run_text)(c, mp)
+        for f in ('results.yaml', *PLOT_FILES): (c.dir/f).unlink()
         (c.dir/'checkpoint.pt').write_bytes(checkpoint)
-        if mode_text is not None: (c.dir/'mode.yaml').write_text(mode_text)
-        if settings_text is not None: (c.dir/'settings.yaml').write_text(settings_text)
     return prepare
 
 
-def failing_data_loading(exc) -> Callable:
-    "A `prepare` making the data loading inside training (after the command's own checks) raise `exc`."
+def failing_model(exc) -> Callable:
+    "A `prepare` making the building of the model — after the checks, the data and the run record — raise `exc`."
     def prepare(c, mp):
-        def get_data(*a, **k): raise exc
-        mp.setattr(nb_07, 'get_data', get_data)
-        c.undo = lambda: mp.setattr(nb_07, 'get_data', nb_01.get_data)
+        def fail(s): raise exc
+        mp.setitem(nb_07.MODELS, 'mlp', fail)
+        c.undo = mp.undo
     return prepare
 
 
@@ -239,18 +236,18 @@ COMMAND = [
     Fault('results folder cannot be made', command_case(results='/sys/dlf-no-such/run'), run_command, 2,
           lambda c: ['cannot write into the results folder /sys/dlf-no-such/run'], nothing_created),
     Fault('MNIST files missing offline', command_case('dataset: mnist\n', prepare=mnist_files(lambda raw: shutil.rmtree(raw))),
-          run_command, 1, lambda c: ["dataset 'mnist'", c.settings, c.raw, 'DLF_OFFLINE', "e.g. `dataset: embedded`"], nothing_created),
+          run_command, 2, lambda c: ["dataset 'mnist'", c.raw, 'DLF_OFFLINE', "e.g. `dataset: embedded`"], nothing_created),
     Fault('truncated IDX file', command_case('dataset: mnist\n', prepare=mnist_files(
           lambda raw: (raw/'train-images-idx3-ubyte').write_bytes((raw/'train-images-idx3-ubyte').read_bytes()[:5000]))),
-          run_command, 1, lambda c: ["dataset 'mnist'", c.raw/'train-images-idx3-ubyte'], nothing_created),
+          run_command, 2, lambda c: ["dataset 'mnist'", c.raw/'train-images-idx3-ubyte'], nothing_created),
     Fault('label out of range', command_case('dataset: mnist\n', prepare=mnist_files(
           lambda raw: write_idx(raw/'train-labels-idx1-ubyte', np.r_[np.arange(7) % 10, 10, np.arange(52) % 10]))),
-          run_command, 1, lambda c: ["dataset 'mnist'", 'label 10 (example 7)', 'classes 0..9', c.tmp/'data'], nothing_created),
-    Fault("Ctrl-C during the command's data check", command_case(prepare=lambda c, mp: mp.setattr(cmd, 'get_data', ctrl_c)),
+          run_command, 2, lambda c: ["dataset 'mnist'", 'label 10 (example 7)', 'classes 0..9', 'label file is damaged'], nothing_created),
+    Fault("Ctrl-C while the command loads the data", command_case(prepare=lambda c, mp: mp.setattr(nb_07, 'get_data', ctrl_c)),
           run_command, 130, lambda c: ['interrupted before training started; nothing was written'], nothing_created),
-    Fault('Ctrl-C while training loads its data', command_case(prepare=failing_data_loading(KeyboardInterrupt())), run_command, 130,
+    Fault('Ctrl-C while training builds its model', command_case(prepare=failing_model(KeyboardInterrupt())), run_command, 130,
           lambda c: ['interrupted; no epoch finished, so there is no checkpoint', 'run the same command again'], restartable),
-    Fault('failure after training started', command_case(prepare=failing_data_loading(OSError('disk unplugged'))), run_command, 1,
+    Fault('failure after training started', command_case(prepare=failing_model(OSError('disk unplugged'))), run_command, 1,
           lambda c: ['training failed: OSError: disk unplugged', 'no epoch finished', c.dir/'training.log'], restartable),
     Fault('cnn with a zero channel count', command_case('model: cnn\nchannels: [16, 0]\n'), run_command, 2,
           lambda c: [c.settings, "key 'channels' cannot be [16, 0]", 'whole numbers >= 1'], nothing_created),
@@ -258,22 +255,21 @@ COMMAND = [
           lambda c: [c.settings, "key 'model' cannot be 'resnet'", 'one of mlp, cnn'], nothing_created),
     Fault('--overwrite with a bad key in the new settings', command_case('batch_size: 0\n', prepare=finished_run(),
           flags=['--overwrite']), run_command, 2, lambda c: [c.settings, "key 'batch_size' cannot be 0"]),
-    Fault('--overwrite with the settings file inside the results folder', command_case(prepare=lambda c, mp: (
-          finished_run('# my settings\n' + QUICK.read_text())(c, mp), setattr(c, 'settings', c.dir/'settings.yaml')),
-          flags=['--overwrite']), run_command, 2, lambda c: [f'--settings_path {c.dir/"settings.yaml"} is inside the results folder']),
-    Fault("--overwrite with the user's settings.yaml in the results folder", command_case(
-          prepare=finished_run('# my settings\n' + QUICK.read_text()), flags=['--overwrite']), run_command, 2,
-          lambda c: [c.dir/'settings.yaml', 'not a settings file the command wrote', 'Nothing was changed']),
-    Fault('--resume with a corrupt mode.yaml', command_case(prepare=interrupted_run(mode_text='quick_mode: [\n'), flags=['--resume']),
-          run_command, 2, lambda c: [c.dir/'mode.yaml', 'is damaged', 'quick_mode: true']),
-    Fault('--resume with a mode.yaml of another shape', command_case(prepare=interrupted_run(mode_text='fast\n'), flags=['--resume']),
-          run_command, 2, lambda c: [c.dir/'mode.yaml', 'is damaged']),
-    Fault('--resume with a corrupt settings.yaml', command_case(prepare=interrupted_run(settings_text='num_epochs: [\n'),
-          flags=['--resume']), run_command, 2, lambda c: [c.dir/'settings.yaml', 'not valid YAML', '--overwrite']),
+    Fault('--overwrite with the settings file as a results file', command_case(prepare=lambda c, mp: (
+          finished_run()(c, mp), (c.dir/'results.yaml').write_text(QUICK.read_text()), setattr(c, 'settings', c.dir/'results.yaml')),
+          flags=['--overwrite']), run_command, 2,
+          lambda c: [f'--settings_path {c.dir/"results.yaml"} is a file the command writes into its results folder']),
+    Fault("--overwrite with the user's own run.yaml in the results folder", command_case(
+          prepare=finished_run('# my notes\n' + QUICK.read_text()), flags=['--overwrite']), run_command, 2,
+          lambda c: [c.dir/'run.yaml', 'not a run record the command wrote', 'Nothing was changed']),
+    Fault('--resume with a corrupt run.yaml', command_case(prepare=interrupted_run(run_text='settings: [\n'), flags=['--resume']),
+          run_command, 2, lambda c: [c.dir/'run.yaml', 'is missing or damaged', '--overwrite']),
+    Fault('--resume with a run.yaml of another shape', command_case(prepare=interrupted_run(run_text='fast\n'), flags=['--resume']),
+          run_command, 2, lambda c: [c.dir/'run.yaml', 'is missing or damaged']),
     Fault('--resume from a truncated checkpoint', command_case(prepare=interrupted_run(), flags=['--resume']), run_command, 1,
           lambda c: [c.dir/'checkpoint.pt', 'truncated', '--overwrite']),
     Fault('--resume after a start that finished no epoch', command_case(prepare=lambda c, mp: (
-          finished_run()(c, mp), [(c.dir/f).unlink() for f in ('results.yaml', 'checkpoint.pt', *cmd.PLOT_FILES)]),
+          finished_run()(c, mp), [(c.dir/f).unlink() for f in ('results.yaml', 'checkpoint.pt', *PLOT_FILES)]),
           flags=['--resume']), run_command, 2, lambda c: [c.dir, 'finished no epoch', 'without --resume']),
 ]
 

@@ -1,13 +1,13 @@
-"Lecture 07: the settings schema and its checks, logging, atomic YAML, and the training pieces the command uses."
-import logging, os
+"""Lecture 07: the settings schema and its checks, logging, atomic YAML, and the training pieces the command uses. The
+newest lecture is loaded, as the command loads it: its schema and registries hold every lecture's keys and names."""
+import subprocess, sys
 import matplotlib
 import pytest, torch, yaml
-from exp import nb_07, nb_00
-from exp.nb_07 import (TRAIN_SETTINGS, REQUIRED, Key, SettingsError, check_settings, load_settings, settings_help,
-                       save_yaml, setup_logging, resolve_device, make_optimizer, versions,
-                       prepare_training, plot_results, train_from_settings, default_device, DATASETS, PLOT_FILES)
+from exp import nb_07, nb_00, nb_10  # noqa: F401 (nb_10: every later lecture's keys and names, as in the command)
+from exp.nb_07 import (TRAIN_SETTINGS, MODELS, OPTIMIZERS, REQUIRED, Key, SettingsError, check_settings, load_settings,
+                       settings_help, save_yaml, setup_logging, resolve_device, versions, load_data, make_learner,
+                       plot_results, train_from_settings, default_device, DATASETS, PLOT_FILES)
 from tools.notebooks import REPO
-from helpers.train_command import newest_schema
 
 SETTINGS = REPO/'settings'
 MINIMAL = {'num_epochs': 2, 'batch_size': 32, 'learning_rate': 0.5}
@@ -22,11 +22,9 @@ def write(tmp_path, text, name='s.yaml'):
 def test_shipped_settings_are_valid():
     files = sorted(SETTINGS.glob('*.yaml'))
     assert {'mnist_mlp.yaml', 'fashion_mlp.yaml', 'quick.yaml'} <= {f.name for f in files}
-    schema = newest_schema()[0]  # the command's schema: lecture 07's keys and those later lectures add (model, channels)
-    assert set(TRAIN_SETTINGS) <= set(schema)
     for f in files:
-        s = load_settings(f, schema)
-        assert set(s) == set(schema) and s['dataset'] in DATASETS
+        s = load_settings(f)
+        assert set(s) == set(TRAIN_SETTINGS) and s['dataset'] in DATASETS
     assert load_settings(SETTINGS/'mnist_mlp.yaml')['dataset'] == 'embedded'
     assert load_settings(SETTINGS/'fashion_mlp.yaml')['dataset'] == 'fashion'
 
@@ -54,8 +52,8 @@ def test_defaults_filled_and_types():
     ("num_epochs: 2\nbatch_size: 32\nlearning_rate: .inf\n", ["key 'learning_rate' cannot be inf", 'Allowed: a number > 0']),
     ("num_epochs: 2\nbatch_size: 32\nlearning_rate: 0.1\nmomentum: .nan\n", ["key 'momentum' cannot be nan", 'in [0, 1)']),
     ("num_epochs: 2\nbatch_size: 32\nlearning_rate: 0.1\ndataset: cifar\n", ["key 'dataset' cannot be 'cifar'", 'Allowed: one of embedded, mnist, fashion']),
-    ("num_epochs: 2\nbatch_size: 32\nlearning_rate: 0.1\noptimizer: adagrad\n", ["key 'optimizer' cannot be 'adagrad'", 'Allowed: one of sgd, adam, adamw, rmsprop']),
-    ("num_epochs: 2\nbatch_size: 32\nlearning_rate: 0.1\noptimizer: adam\nmomentum: 0.9\n", ["key 'momentum' is used by optimizers 'sgd' and 'rmsprop' only"]),
+    ("num_epochs: 2\nbatch_size: 32\nlearning_rate: 0.1\noptimizer: adagrad\n", ["key 'optimizer' cannot be 'adagrad'", 'Allowed: one of sgd, rmsprop, adam, adamw']),
+    ("num_epochs: 2\nbatch_size: 32\nlearning_rate: 0.1\noptimizer: adam\nmomentum: 0.9\n", ["key 'momentum' is used by optimizer sgd only, not 'adam'"]),
     ("num_epochs: 2\nbatch_size: 32\nlearning_rate: 0.1\ndevice: tpu\n", ["key 'device' cannot be 'tpu'", 'one of auto, cpu, cuda, mps']),
     ("- num_epochs: 2\n", ['expected `key: value` lines at the top level, found list']),
     ("", ["missing key 'num_epochs'"]),
@@ -126,36 +124,53 @@ def test_resolve_device(monkeypatch):
     with pytest.raises(SettingsError, match=r"Allowed here: auto, cpu, mps\.$"): resolve_device('cuda')
 
 
-def test_make_optimizer_and_versions():
+def test_lecture_07_alone_knows_only_its_own_keys_and_names():
+    "Lecture 07's outputs show what it teaches: its keys, the MLP and plain SGD; later lectures add theirs on import."
+    probe = ("from exp import nb_07\nprint(list(nb_07.TRAIN_SETTINGS), list(nb_07.MODELS), list(nb_07.OPTIMIZERS), "
+             "nb_07.OPTIMIZERS['sgd']({}) is __import__('torch').optim.SGD, list(nb_07.SETTINGS_CALLBACKS))")
+    out = subprocess.run([sys.executable, '-c', probe], cwd=REPO, capture_output=True, text=True, check=True).stdout
+    assert out.strip() == ("['dataset', 'num_epochs', 'batch_size', 'learning_rate', 'optimizer', 'model', 'num_hidden', 'seed', "
+                           "'logging_interval', 'averaging_iterations', 'device'] ['mlp'] ['sgd'] True []")
+
+
+def test_optimizers_of_the_settings_are_lecture_08s():
+    from exp.nb_08 import GeneralOptimizer, adam_step, decoupled_wd, l2_reg, momentum_step
     p = [torch.nn.Parameter(torch.zeros(2))]
-    opt = make_optimizer(p, check_settings(dict(MINIMAL, momentum=0.9, weight_decay=0.01)))
-    assert isinstance(opt, torch.optim.SGD) and opt.defaults['momentum'] == 0.9 and opt.defaults['lr'] == 0.5
-    opt = make_optimizer(p, check_settings(dict(MINIMAL, optimizer='adam')))
-    assert isinstance(opt, torch.optim.Adam) and opt.defaults['weight_decay'] == 0.0
+    opt = OPTIMIZERS['sgd'](check_settings(dict(MINIMAL, momentum=0.9, weight_decay=0.01)))(p, lr=0.5)
+    g = opt.param_groups[0]
+    assert isinstance(opt, GeneralOptimizer) and (g['lr'], g['momentum'], g['weight_decay']) == (0.5, 0.9, 0.01)
+    assert l2_reg in opt.steps and momentum_step in opt.steps
+    opt = OPTIMIZERS['adamw'](check_settings(dict(MINIMAL, optimizer='adamw', weight_decay=0.05)))(p, lr=1e-3)
+    assert opt.param_groups[0]['weight_decay'] == 0.05 and opt.steps[:2] == [decoupled_wd, adam_step]
+    with pytest.raises(SettingsError, match="key 'momentum' is used by optimizer sgd only, not 'rmsprop'"):
+        check_settings(dict(MINIMAL, optimizer='rmsprop', momentum=0.5))
     v = versions()
     assert v['torch'] == torch.__version__ and set(v) == {'python', 'torch', 'torchvision', 'numpy', 'pyyaml', 'course'}
 
 
-def test_prepare_training_is_reproducible():
+def test_load_data_and_make_learner_are_reproducible():
     s = load_settings(SETTINGS/'quick.yaml')
     lines = []
-    a, b = prepare_training(s, lines.append), prepare_training(s, lambda m: None)
+    data = load_data(s, lines.append)
     assert any(l.startswith('data: ') for l in lines) and any(l.startswith('split: ') for l in lines)
     xt, _, xv, _ = nb_07.get_data(s['dataset'], log=lambda m: None)
     x_test, _ = nb_07.get_test_data(s['dataset'], log=lambda m: None)
-    assert a.sizes == {'train': len(xt), 'valid': len(xv), 'test': len(x_test)}  # lecture 01's splits, the test one too
-    assert a.model.hidden.out_features == s['num_hidden'] and a.device == default_device()
+    assert data.sizes == {'train': len(xt), 'valid': len(xv), 'test': len(x_test)}  # lecture 01's splits, the test one too
+    a, b = (make_learner(s, data, torch.device('cpu'), log=lambda m: None) for _ in range(2))
+    assert a.model.hidden.out_features == s['num_hidden'] and a.opt is None and a.lr == s['learning_rate']
     nb_00.test_eq(a.model.hidden.weight, b.model.hidden.weight)  # same seed, same weights
-    xb, yb = next(iter(a.loaders[0]))
+    xb, yb = next(iter(data.train_dl))
     assert xb.shape == (s['batch_size'], 784) and yb.dtype == torch.int64
-    assert sum(len(yb) for _, yb in a.loaders[2]) == a.sizes['test']
+    assert sum(len(yb) for _, yb in data.test_dl) == data.sizes['test']
+    s2 = check_settings(dict(MINIMAL, model='cnn', channels=[4, 8]))
+    assert isinstance(make_learner(s2, data, 'cpu', log=lambda m: None).model, type(MODELS['cnn'](s2)))
 
 
 def test_plot_results():
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     r = {'minibatch_loss': [2.3, 2.0, 1.5, 1.2, 1.0, 0.9],
-         'history': [{'epoch': 0, 'train_acc': 50.0, 'valid_acc': 45.0}, {'epoch': 1, 'train_acc': 70.0, 'valid_acc': 66.0}]}
+         'history': [{'epoch': 1, 'train_acc': 50.0, 'valid_acc': 45.0}, {'epoch': 2, 'train_acc': 70.0, 'valid_acc': 66.0}]}
     figs = plot_results(r, averaging_iterations=100)  # longer than the losses: clipped, not an error
     assert len(figs) == 2 and all(isinstance(f, plt.Figure) for f in figs)
     plt.close('all')
@@ -164,36 +179,33 @@ def test_plot_results():
 def test_train_from_settings(tmp_path):
     s = load_settings(SETTINGS/'quick.yaml')
     lines = []
-    r = train_from_settings(s, tmp_path/'out', log=lines.append)
+    (tmp_path/'out').mkdir()
+    r = train_from_settings(s, load_data(s, lambda m: None), tmp_path/'out', log=lines.append)
     assert yaml.safe_load((tmp_path/'out'/'results.yaml').read_text()) == r
     for f in ('checkpoint.pt', *PLOT_FILES): assert (tmp_path/'out'/f).is_file()
     n = r['run']['num_epochs']
     h = r['history']
-    assert n == nb_00.budget(s['num_epochs']) and [row['epoch'] for row in h] == list(range(n))
+    assert n == nb_00.budget(s['num_epochs']) and [row['epoch'] for row in h] == list(range(1, n + 1))
     assert list(h[0]) == ['epoch', 'lr', 'train_loss', 'train_acc', 'valid_loss', 'valid_acc', 'time']  # lecture 06's record
     assert all(0 <= a <= 100 for a in [row[k] for row in h for k in ('train_acc', 'valid_acc')] + [r['test_acc']])
     assert r['test_acc'] > 20, "two quick epochs should beat chance (10 %) clearly"
-    assert r['settings'] == s and r['run']['resumed'] is False and r['timings']['training_s'] > 0
-    assert len(r['minibatch_loss']) == n * -(-r['run']['sizes']['train'] // s['batch_size'])
+    assert r['settings'] == s and r['run']['resumed'] is False and r['run']['processes'] == 1 and r['timings']['training_s'] > 0
+    assert len(r['minibatch_loss']) == len(r['minibatch_lr']) == n * -(-r['run']['sizes']['train'] // s['batch_size'])
     assert lines[0] == 'settings: ' + ', '.join(f'{k}={v}' for k, v in s.items())
     assert f"test accuracy {r['test_acc']:.2f}%" in lines and lines[-1].startswith('wrote results.yaml')
 
 
-@pytest.mark.parametrize('name, cls', [('adamw', torch.optim.AdamW), ('rmsprop', torch.optim.RMSprop), ('adam', torch.optim.Adam)])
-def test_make_optimizer_names_torch_optimizers(name, cls):
-    p = [torch.nn.Parameter(torch.zeros(2))]
-    s = check_settings(dict(MINIMAL, optimizer=name, weight_decay=0.01, **({'momentum': 0.5} if name == 'rmsprop' else {})))
-    opt = make_optimizer(p, s)
-    assert type(opt) is cls and opt.defaults['weight_decay'] == 0.01 and opt.defaults['lr'] == s['learning_rate']
-    if name == 'rmsprop': assert opt.defaults['momentum'] == 0.5
-
-
 @pytest.mark.parametrize('schedule', ['one_cycle', 'cosine'])
-def test_the_settings_schedule_is_stepped_per_batch(schedule, tmp_path):
+def test_the_settings_schedule_is_torchs_step_for_step(schedule, tmp_path):
+    "schedule: cosine is CosineAnnealingLR to 0, one_cycle is OneCycleLR without momentum cycling, stepped per batch."
     s = load_settings(SETTINGS/'quick.yaml') | {'schedule': schedule}
-    r = train_from_settings(s, tmp_path/'out', log=lambda m: None)
-    lrs = [row['lr'] for row in r['history']]
-    if schedule == 'one_cycle': assert lrs[0] == pytest.approx(s['learning_rate'] / 25)  # OneCycleLR starts at max_lr / 25
-    else: assert lrs[0] == s['learning_rate'] and lrs[1] < lrs[0]  # cosine: from learning_rate down, every batch
-    t = prepare_training(s, lambda m: None)
-    assert nb_07.make_schedule(s, 10) is not None and nb_07.make_schedule(dict(s, schedule='constant'), 10) is None
+    (tmp_path/'out').mkdir()
+    r = train_from_settings(s, load_data(s, lambda m: None), tmp_path/'out', log=lambda m: None)
+    steps = len(r['minibatch_lr'])
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=s['learning_rate'])
+    sched = (torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps) if schedule == 'cosine' else
+             torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=s['learning_rate'], total_steps=steps, cycle_momentum=False))
+    theirs = []
+    for _ in range(steps): theirs.append(opt.param_groups[0]['lr']); opt.step(); sched.step()
+    assert r['minibatch_lr'] == pytest.approx(theirs, rel=1e-12, abs=1e-15)
+    assert [row['lr'] for row in r['history']] == [r['minibatch_lr'][i * steps // len(r['history'])] for i in range(len(r['history']))]

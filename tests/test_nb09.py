@@ -1,15 +1,15 @@
 """Lecture 09: convolution and pooling from scratch against torch (values and gradients), the output-size formula,
 the activation-statistics hooks (removed also on exceptions), Kaiming initialization, BatchNorm against nn.BatchNorm2d
-in training and evaluation, the CNN and its training recipe, the command's model settings, the exercise check."""
+in training and evaluation, the CNN and its training recipe, the CNN in the command's settings, the exercise check."""
 import pytest, torch, yaml
 import torch.nn.functional as F
 from torch import nn
 from exp.nb_03 import Dataset, get_dls
 from exp.nb_04 import MLP
-from exp.nb_07 import SettingsError, check_settings, load_settings, TRAIN_SETTINGS
+from exp.nb_07 import MODELS, SettingsError, check_settings, load_settings, TRAIN_SETTINGS
 from exp.nb_06 import Learner
-from exp.nb_09 import (FASHION_RECIPE, MODEL_SETTINGS, ActivationStats, AsImages, BatchNorm, RandomFlipCB, conv2d_loops,
-                       conv2d_unfold, conv_block, conv_out_size, fit_one_cycle, get_cnn, im2col, init_cnn, make_model, pool2d)
+from exp.nb_09 import (FASHION_RECIPE, ActivationStats, AsImages, BatchNorm, RandomFlipCB, conv2d_loops,
+                       conv2d_unfold, conv_block, conv_out_size, fit_one_cycle, get_cnn, im2col, init_cnn, pool2d)
 from helpers.exercises import check
 from solutions.ex_09 import layer_norm
 from tools.notebooks import REPO
@@ -193,29 +193,30 @@ def test_fit_one_cycle_trains_with_adamw_and_the_schedule():
     train_dl, valid_dl = get_dls(Dataset(x[:192], y[:192]), Dataset(x[192:], y[192:]), 32)
     model = init_cnn(get_cnn((4, 8)))
     learn = fit_one_cycle(model, train_dl, valid_dl, 3, 1e-2, weight_decay=0.1, device='cpu')
-    assert [r['epoch'] for r in learn.history] == [0, 1, 2] and learn.history[-1]['train_loss'] < learn.history[0]['train_loss']
+    assert [r['epoch'] for r in learn.history] == [1, 2, 3] and learn.history[-1]['train_loss'] < learn.history[0]['train_loss']
     groups = learn.opt.param_groups
     assert [g['weight_decay'] for g in groups] == [0.1, 0.0]  # decay on weight matrices only
     assert groups[0]['lr'] < 1e-2 / 25  # the one-cycle schedule ended far below its peak
 
 
-def test_model_settings_extend_lecture_07s():
+def test_the_cnn_and_its_key_join_lecture_07s_settings():
+    "Lecture 09 adds the network `cnn` to MODELS and the key `channels` to the one schema, TRAIN_SETTINGS."
     base = {'num_epochs': 1, 'batch_size': 8, 'learning_rate': 0.1}
-    assert set(MODEL_SETTINGS) == set(TRAIN_SETTINGS) | {'model', 'channels'}
-    s = check_settings(base, schema=MODEL_SETTINGS)
-    assert s['model'] == 'mlp' and isinstance(make_model(s), MLP)
-    cnn = make_model(check_settings({**base, 'model': 'cnn', 'channels': [4, 8]}, schema=MODEL_SETTINGS))
-    assert [m.out_channels for m in cnn.modules() if isinstance(m, nn.Conv2d)] == [4, 8]
+    assert {'model', 'channels'} <= set(TRAIN_SETTINGS) and set(MODELS) >= {'mlp', 'cnn'}
+    s = check_settings(base)
+    assert s['model'] == 'mlp' and isinstance(MODELS[s['model']](s), MLP)
+    s = check_settings({**base, 'model': 'cnn', 'channels': [4, 8]})
+    assert [m.out_channels for m in MODELS['cnn'](s).modules() if isinstance(m, nn.Conv2d)] == [4, 8]
     for bad, msg in (({'model': 'resnet'}, "key 'model' cannot be 'resnet'. Allowed: one of mlp, cnn"),
                      ({'channels': [8, 0]}, r"key 'channels' cannot be \[8, 0\]. Allowed: a list of whole numbers >= 1"),
                      ({'channels': []}, r"key 'channels' cannot be \[\]"),
                      ({'channels': [8, True]}, r"key 'channels' cannot be \[8, True\]"),
                      ({'channels': 64}, "key 'channels' must be a list, got 64")):
-        with pytest.raises(SettingsError, match=msg): check_settings({**base, 'model': 'cnn', **bad}, 'x.yaml', MODEL_SETTINGS)
+        with pytest.raises(SettingsError, match=msg): check_settings({**base, 'model': 'cnn', **bad}, 'x.yaml')
 
 
 def test_fashion_cnn_settings_are_the_recipe():
-    s = load_settings(REPO/'settings'/'fashion_cnn.yaml', MODEL_SETTINGS)
+    s = load_settings(REPO/'settings'/'fashion_cnn.yaml')
     assert (s['dataset'], s['model'], s['optimizer'], s['schedule']) == ('fashion', 'cnn', 'adamw', 'one_cycle')
     assert [s[k] for k in ('channels', 'num_epochs', 'batch_size', 'learning_rate', 'weight_decay')] == \
            [FASHION_RECIPE[k] for k in ('channels', 'epochs', 'batch_size', 'lr_max', 'weight_decay')]
