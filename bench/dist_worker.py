@@ -13,8 +13,8 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 
-from exp.nb_10 import (MLP, Callback, get_cnn, init_cnn, Dataset, DeviceCB, DistributedCB, Learner, MetricsCB, cleanup_distributed, distributed_loader,
-                       embedded_digits, init_distributed, is_main_process, to_float_rows, world_size)
+from exp.nb_10 import (MLP, Callback, DataLoader, Dataset, DeviceCB, DistributedCB, Learner, MetricsCB, cleanup_distributed,
+                       embedded_digits, get_cnn, init_cnn, init_distributed, is_main_process, to_float_rows, world_size)
 
 
 class EpochTimes(Callback):
@@ -46,10 +46,10 @@ def main(argv=None) -> None:
     torch.manual_seed(0)
     clock = EpochTimes()
     model = MLP(n_hidden=a.hidden) if a.model == 'mlp' else init_cnn(get_cnn())
-    learn = Learner(model, distributed_loader(Dataset(x, y), a.bs, shuffle=True), None, F.cross_entropy, lr=0.1,
+    learn = Learner(model, DataLoader(Dataset(x, y), a.bs, shuffle=True), None, F.cross_entropy, lr=0.1,  # each rank: its part of batches of N·bs
                     cbs=[DeviceCB(device), MetricsCB(), DistributedCB(), clock])
     learn.fit(a.epochs)
-    per_epoch = -(-len(x) // world_size()) * world_size()  # samples of one epoch over all ranks (the sampler pads)
+    per_epoch = len(x)  # samples of one epoch over all ranks: every item once
     if is_main_process():
         a.out.write_text(json.dumps({'world_size': world_size(), 'samples_per_s': [per_epoch / t for t in clock.times[1:]],
                                      'backend': dist.get_backend(), 'device': str(device), 'bs': a.bs}))

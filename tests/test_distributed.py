@@ -1,16 +1,19 @@
-"""Jobs of 2 processes launched by torchrun (gloo, CPU, one thread each, a free port each): the equivalence with one
-process, the training command (rank 0 alone writes), a failing rank, resume of a distributed run, a process that hangs,
-a busy port. Tiny data and quick mode: each launch costs a few seconds of process start."""
+"""Jobs of 2 and 3 processes launched by torchrun (gloo, CPU, one thread each, a free port each): N processes with
+batch b are the one-process run with batch N·b — schedules included, with splits N does not divide — the training
+command (rank 0 alone writes; the same results as one process), a failing rank, resume (on as many processes only), a
+process that hangs, a busy port. Tiny data and quick mode: each launch costs a few seconds of process start."""
 import os, socket, sys, time
 import pytest, torch, yaml
 import torch.nn.functional as F
-from exp.nb_10 import (DeviceCB, Dataset, LaunchError, Learner, MLP, MetricsCB, SamplerEpochCB, distributed_loader, free_port,
+from exp.nb_10 import (SCHEDULES, Dataset, DeviceCB, HyperScheduleCB, LaunchError, Learner, MLP, MetricsCB, get_dls,
                        run_torchrun, set_all_seeds)
+from exp.nb_07 import RESULT_FILES
 from helpers import train_command as cmd
 from tools.notebooks import REPO
 
 QUICK = REPO/'settings'/'quick.yaml'
 ENV = {'DLF_QUICK': '1', 'PYTHONPATH': os.pathsep.join([str(REPO), os.environ.get('PYTHONPATH', '')])}
+N_TRAIN, BS, SCHEDULE_NAMES = 193, 16, ('constant', 'cosine', 'one_cycle')  # 193: each N leaves a last batch of one item
 
 
 def tiny_digits(n, seed):
@@ -18,45 +21,55 @@ def tiny_digits(n, seed):
     return torch.rand(n, 784, generator=g), torch.randint(0, 10, (n,), generator=g)
 
 
-EQUIVALENCE = '''
+def run_learner(x, y, bs, schedule, dist_cbs=()):
+    "Lecture 03's loaders of batch `bs` over the tiny digits, the MLP, SGD at peak 0.5 with `schedule`, 3 epochs."
+    set_all_seeds(0)
+    dls = get_dls(Dataset(x[:N_TRAIN], y[:N_TRAIN]), Dataset(x[N_TRAIN:], y[N_TRAIN:]), bs)
+    cbs = [DeviceCB('cpu'), MetricsCB(), *dist_cbs] + ([HyperScheduleCB(SCHEDULES[schedule](0.5))] if schedule != 'constant' else [])
+    learn = Learner(MLP(n_hidden=32), *dls, F.cross_entropy, lr=0.5, cbs=cbs)
+    learn.fit(3)
+    return learn
+
+
+EQUIVALENCE = f'''
 import sys, torch
-import torch.nn.functional as F
-from exp.nb_10 import *
+from exp.nb_10 import init_distributed, cleanup_distributed, is_main_process, DistributedCB
+sys.path.insert(0, {str(REPO/'tests')!r})
+from test_distributed import run_learner, SCHEDULE_NAMES, BS
 init_distributed(timeout_s=30)
 x, y = torch.load(sys.argv[1])
-set_all_seeds(0)
-learn = Learner(MLP(n_hidden=32), distributed_loader(Dataset(x[:192], y[:192]), 16, shuffle=True, seed=1),
-                distributed_loader(Dataset(x[192:], y[192:]), 32), F.cross_entropy, lr=0.5,
-                cbs=[DeviceCB('cpu'), MetricsCB(), DistributedCB()])
-learn.fit(3)
-if is_main_process(): torch.save({'history': learn.history, 'losses': learn.batch_losses, 'weights': learn.model.state_dict()}, sys.argv[2])
+runs = {{}}
+for name in SCHEDULE_NAMES:
+    learn = run_learner(x, y, BS, name, [DistributedCB()])
+    runs[name] = {{'history': learn.history, 'losses': learn.batch_losses, 'lrs': learn.batch_lrs, 'weights': learn.model.state_dict()}}
+if is_main_process(): torch.save(runs, sys.argv[2])
 cleanup_distributed()
 '''
 
 
-def test_two_processes_equal_one_with_twice_the_batch(tmp_path):
-    x, y = tiny_digits(256, 0)
+@pytest.mark.parametrize('world', [2, 3])
+def test_n_processes_equal_one_with_n_times_the_batch(tmp_path, world):
+    "Per-step learning rate (exactly), every step's loss, the history and the final weights (to float rounding)."
+    x, y = tiny_digits(N_TRAIN + 97, 0)  # 97 validation items: the last validation batch is one item too
     torch.save((x, y), tmp_path/'data.pt')
     (tmp_path/'eq.py').write_text(EQUIVALENCE)
-    job = run_torchrun([tmp_path/'eq.py', tmp_path/'data.pt', tmp_path/'two.pt'], nproc=2, env=ENV, timeout=120)
+    job = run_torchrun([tmp_path/'eq.py', tmp_path/'data.pt', tmp_path/'many.pt'], nproc=world, env=ENV, timeout=180)
     assert job.returncode == 0, job.stderr[-3000:]
-    two = torch.load(tmp_path/'two.pt')
-    set_all_seeds(0)
-    one = Learner(MLP(n_hidden=32), distributed_loader(Dataset(x[:192], y[:192]), 32, shuffle=True, seed=1, num_replicas=1, rank=0),
-                  distributed_loader(Dataset(x[192:], y[192:]), 64, num_replicas=1, rank=0), F.cross_entropy, lr=0.5,
-                  cbs=[DeviceCB('cpu'), MetricsCB(), SamplerEpochCB()])
-    one.fit(3)
-    assert len(two['losses']) == len(one.batch_losses) == 3 * 6
-    assert max(abs(a - b) for a, b in zip(two['losses'], one.batch_losses)) < 1e-5
-    assert max((two['weights'][k] - v).abs().max().item() for k, v in one.model.state_dict().items()) < 1e-5
-    for a, b in zip(two['history'], one.history):
-        assert abs(a['valid_loss'] - b['valid_loss']) < 1e-5 and a['valid_acc'] == b['valid_acc'] and a['train_acc'] == b['train_acc']
+    many = torch.load(tmp_path/'many.pt')
+    for name in SCHEDULE_NAMES:
+        one, m = run_learner(x, y, world * BS, name), many[name]
+        assert len(m['losses']) == len(one.batch_losses) == 3 * -(-N_TRAIN // (world * BS)), name
+        assert m['lrs'] == one.batch_lrs, name
+        assert max(abs(a - b) for a, b in zip(m['losses'], one.batch_losses)) < 1e-5, name
+        assert max((m['weights'][k] - v).abs().max().item() for k, v in one.model.state_dict().items()) < 1e-5, name
+        for a, b in zip(m['history'], one.history):
+            assert a['epoch'] == b['epoch'] and a['lr'] == b['lr'] and a['valid_acc'] == b['valid_acc'] and a['train_acc'] == b['train_acc']
+            assert abs(a['valid_loss'] - b['valid_loss']) < 1e-5 and abs(a['train_loss'] - b['train_loss']) < 1e-5, name
 
 
 FAULTY = '''
 import os, sys
-from exp import nb_10
-from exp.nb_10 import Callback, rank
+from exp.nb_10 import SETTINGS_CALLBACKS, Callback, rank
 from helpers import train_command as tc
 class Fault(Callback):
     "Fails (or hangs) on one rank in the second epoch's third batch."
@@ -64,32 +77,36 @@ class Fault(Callback):
         if rank() == int(os.environ['FAULT_RANK']) and learn.training and learn.epoch == 1 and learn.iter == 2:
             if os.environ['FAULT'] == 'hang': import time; time.sleep(60)
             raise RuntimeError('injected fault')
-plain = nb_10.command_callbacks
-nb_10.command_callbacks = lambda s, device: plain(s, device) + [Fault()]
+SETTINGS_CALLBACKS['fault'] = lambda s, device: [Fault()]
 tc.DIST_TIMEOUT_S = float(os.environ.get('TIMEOUT', tc.DIST_TIMEOUT_S))
 sys.exit(tc.train_command())
 '''
 
 
-def command(tmp_path, name, *flags, script=None, env=None, settings=QUICK):
-    args = [script] if script else ['-m', 'helpers.train_model']
-    return run_torchrun([*args, '--settings_path', settings, '--results_path', tmp_path/name, *flags], nproc=2,
+def command(tmp_path, name, *flags, script=None, env=None, settings=QUICK, nproc=2):
+    args = [script] if script else ['-m', 'helpers.train']
+    return run_torchrun([*args, '--settings_path', settings, '--results_path', tmp_path/name, *flags], nproc=nproc,
                         env={**ENV, **(env or {})}, timeout=120)
 
 
 @pytest.fixture(scope='module')
 def full_run(tmp_path_factory):
+    "The shipped quick settings with a cosine schedule, on 2 processes."
     d = tmp_path_factory.mktemp('dist')
-    return d, command(d, 'full')
+    (d/'cosine.yaml').write_text(QUICK.read_text() + 'schedule: cosine\n')
+    return d, command(d, 'full', settings=d/'cosine.yaml')
 
 
-def test_command_under_torchrun_rank_0_writes(full_run):
+def test_command_under_torchrun_rank_0_writes_the_one_process_run(full_run, tmp_path, capsys):
+    "The command on 2 processes × batch b with a cosine schedule: rank 0's files, and the results of 1 process × 2b."
     d, job = full_run
     assert job.returncode == 0, job.stderr[-3000:]
-    assert sorted(p.name for p in (d/'full').iterdir()) == sorted(cmd.RESULT_FILES)
+    assert sorted(p.name for p in (d/'full').iterdir()) == sorted(RESULT_FILES)
     res = yaml.safe_load((d/'full'/'results.yaml').read_text())
-    s = yaml.safe_load((d/'full'/'settings.yaml').read_text())
-    assert s['precision'] == 'float32' and res['settings'] == s
+    run = yaml.safe_load((d/'full'/'run.yaml').read_text())
+    s = run['settings']
+    assert s['precision'] == 'float32' and s['schedule'] == 'cosine' and res['settings'] == s
+    assert run['processes'] == res['run']['processes'] == 2 and run['quick_mode'] is True
     n_train, epochs = res['run']['sizes']['train'], res['run']['num_epochs']
     assert len(res['minibatch_loss']) == epochs * -(-n_train // (2 * s['batch_size']))  # steps of the global batch
     log = [l.split(' | ', 1)[1] for l in (d/'full'/'training.log').read_text().splitlines()]
@@ -97,20 +114,34 @@ def test_command_under_torchrun_rank_0_writes(full_run):
     assert sum(l.startswith('epoch 002/002 | train loss') for l in log) == 1  # one rank logs
     assert sum('epoch 002/002 | train loss' in l for l in job.stdout.splitlines()) == 1  # printed once: by rank 0
     assert 'error' not in job.stderr.lower()
+    one = tmp_path/'one.yaml'
+    one.write_text(yaml.safe_dump(s | {'batch_size': 2 * s['batch_size']}))
+    assert cmd.train_command(['--settings_path', str(one), '--results_path', str(tmp_path/'one')]) == 0
+    capsys.readouterr()
+    ref = yaml.safe_load((tmp_path/'one'/'results.yaml').read_text())
+    assert res['minibatch_lr'] == ref['minibatch_lr'] and len(res['minibatch_loss']) == len(ref['minibatch_loss'])
+    assert max(abs(a - b) for a, b in zip(res['minibatch_loss'], ref['minibatch_loss'])) < 1e-5
+    for a, b in zip(res['history'], ref['history']):
+        assert a['valid_acc'] == b['valid_acc'] and abs(a['valid_loss'] - b['valid_loss']) < 1e-5
+    assert res['test_acc'] == ref['test_acc']
+    weights = [torch.load(f/'checkpoint.pt', weights_only=False)['model'] for f in (d/'full', tmp_path/'one')]
+    assert max((weights[0][k] - w).abs().max().item() for k, w in weights[1].items()) < 1e-5
 
 
-def test_failing_rank_ends_the_job_and_resume_continues(full_run, tmp_path):
+def test_failing_rank_ends_the_job_and_resume_continues(full_run, tmp_path, capsys):
     d, job = full_run
     (tmp_path/'faulty.py').write_text(FAULTY)
     t0 = time.perf_counter()
-    bad = command(tmp_path, 'run', script=tmp_path/'faulty.py', env={'FAULT_RANK': '1', 'FAULT': 'raise'})
+    bad = command(tmp_path, 'run', script=tmp_path/'faulty.py', env={'FAULT_RANK': '1', 'FAULT': 'raise'}, settings=d/'cosine.yaml')
     seconds = time.perf_counter() - t0
     assert bad.returncode != 0 and seconds < 60
     assert 'error: rank 1 of 2: training failed: RuntimeError: injected fault' in bad.stderr
     assert 'continue with --resume' in bad.stderr
     files = sorted(p.name for p in (tmp_path/'run').iterdir())
     assert 'checkpoint.pt' in files and 'results.yaml' not in files  # rank 0 saved epoch 1, then was stopped
-    again = command(tmp_path, 'run', '--resume')
+    alone = cmd.train_command(['--settings_path', str(d/'cosine.yaml'), '--results_path', str(tmp_path/'run'), '--resume'])
+    assert alone == 2  # one process cannot continue a run of two: its batch would change
+    again = command(tmp_path, 'run', '--resume', settings=d/'cosine.yaml')
     assert again.returncode == 0, again.stderr[-3000:]
     full = yaml.safe_load((d/'full'/'results.yaml').read_text())
     resumed = yaml.safe_load((tmp_path/'run'/'results.yaml').read_text())
@@ -118,6 +149,7 @@ def test_failing_rank_ends_the_job_and_resume_continues(full_run, tmp_path):
     assert drop(resumed['history']) == drop(full['history']) and resumed['test_acc'] == full['test_acc']
     assert resumed['minibatch_loss'] == full['minibatch_loss'] and resumed['run']['resumed'] is True
     assert sum('resuming: settings' in l for l in (tmp_path/'run'/'training.log').read_text().splitlines()) == 1
+    assert 'the run in' in capsys.readouterr().err  # the refusal of the one-process resume said why
 
 
 def test_a_hanging_rank_times_out(tmp_path):
@@ -133,7 +165,7 @@ def test_busy_port(tmp_path):
         busy.bind(('127.0.0.1', 0)); busy.listen()
         port = busy.getsockname()[1]
         with pytest.raises(LaunchError, match=f'port {port} is already in use on this machine'):
-            run_torchrun(['-m', 'helpers.train_model', '--settings_path', QUICK, '--results_path', tmp_path/'busy'], port=port, env=ENV)
+            run_torchrun(['-m', 'helpers.train', '--settings_path', QUICK, '--results_path', tmp_path/'busy'], port=port, env=ENV)
     assert not (tmp_path/'busy').exists()
 
 

@@ -1,17 +1,15 @@
-"""Lecture 10's exported pieces, in this process: the rank helpers, joining a one-process group, the sharded loaders,
-DistributedCB (on a world of one, against the plain Learner), MixedPrecisionCB, the command's schema and callbacks,
-free ports. Jobs of several processes launched by torchrun are in tests/test_distributed.py."""
-import os, socket
+"""Lecture 10's exported pieces, in this process: the rank helpers, joining a one-process group, the sharded loader,
+DistributedCB (on a world of one, against the plain Learner), MixedPrecisionCB, the command's key and callbacks, free
+ports. Jobs of several processes launched by torchrun are in tests/test_distributed.py."""
+import socket
 import pytest, torch
 import torch.distributed as dist
 import torch.nn.functional as F
-from torch.utils.data import DistributedSampler
 from exp import nb_10
-from exp.nb_10 import (COMMAND_SETTINGS, MODEL_SETTINGS, PRECISIONS, CancelBatchException, Callback, CheckpointCB, Dataset,
+from exp.nb_10 import (PRECISIONS, SETTINGS_CALLBACKS, TRAIN_SETTINGS, Callback, CheckpointCB, CheckpointError, Dataset,
                        DataLoader, DeviceCB, DistributedCB, LaunchError, Learner, LoggingCB, MetricsCB, MixedPrecisionCB,
-                       SamplerEpochCB, SettingsError, check_settings, cleanup_distributed, command_callbacks, dist_sampler,
-                       distributed_loader, free_port, init_distributed, is_main_process, launched_by_torchrun, rank,
-                       world_size)
+                       SettingsError, ShardedLoader, check_settings, cleanup_distributed, free_port, init_distributed,
+                       is_main_process, launched_by_torchrun, rank, settings_callbacks, world_size)
 
 TORCHRUN_VARS = ('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT', 'LOCAL_RANK')
 
@@ -58,51 +56,22 @@ def test_init_distributed_joins_and_cleanup_leaves(world_of_one):
     t = torch.tensor([3.0]); dist.all_reduce(t); assert t.item() == 3.0
 
 
-@pytest.mark.parametrize('n, w', [(12, 2), (13, 2), (10, 4)])
-def test_distributed_loader_is_distributed_sampler_in_batches(n, w):
+@pytest.mark.parametrize('n, bs, w', [(12, 3, 2), (13, 3, 2), (10, 2, 4), (13, 2, 3)])
+def test_sharded_loader_splits_the_one_process_batches(n, bs, w):
+    "Each one-process batch (of w·bs) is split among the ranks, item r, r+w, … to rank r: every item once, no padding."
     ds = Dataset(torch.arange(n, dtype=torch.float32), torch.arange(n))
-    seen = []
-    for r in range(w):
-        dl = distributed_loader(ds, 3, shuffle=True, seed=5, num_replicas=w, rank=r)
-        s = dist_sampler(dl)
-        assert isinstance(s, DistributedSampler)
-        s.set_epoch(1)
-        want = DistributedSampler(ds, num_replicas=w, rank=r, shuffle=True, seed=5); want.set_epoch(1)
-        got = [yb for xb, yb in dl]
-        assert [len(y) for y in got[:-1]] == [3] * (len(got) - 1)
-        assert torch.cat(got).tolist() == list(want)
-        assert all(torch.equal(xb, yb.float()) for xb, yb in dl)  # inputs and targets of the same items
-        seen += torch.cat(got).tolist()
-    assert set(seen) == set(range(n)) and len(seen) == -(-n // w) * w  # all items; padded to a multiple of w
+    whole = [yb.tolist() for _, yb in DataLoader(ds, bs * w)]
+    parts = [list(ShardedLoader(DataLoader(ds, bs), r, w)) for r in range(w)]
+    assert all(len(p) == len(whole) == len(ShardedLoader(DataLoader(ds, bs), r, w)) for r, p in enumerate(parts))
+    for j, batch in enumerate(whole):
+        assert [parts[r][j][1].tolist() for r in range(w)] == [batch[r::w] for r in range(w)]
+        assert all(torch.equal(xb, yb.float()) for p in parts for xb, yb in p)  # inputs and targets of the same items
+    assert sorted(i for p in parts for _, yb in p for i in yb.tolist()) == list(range(n))
 
 
-def test_set_epoch_changes_the_shared_order():
-    ds = Dataset(torch.arange(40.), torch.arange(40))
-    dl = distributed_loader(ds, 40, shuffle=True, seed=0, num_replicas=1, rank=0)
-    orders = []
-    for e in (0, 1, 0):
-        dist_sampler(dl).set_epoch(e)
-        orders.append(next(iter(dl))[1].tolist())
-    assert orders[0] == orders[2] != orders[1]
-    assert dist_sampler(distributed_loader(ds, 4, num_replicas=1, rank=0)).shuffle is False
-
-
-def test_dist_sampler_finds_it_or_none():
-    ds = digits(8)
-    assert dist_sampler(DataLoader(ds, 4)) is None and dist_sampler(None) is None
-    s = DistributedSampler(ds, num_replicas=1, rank=0)
-    assert dist_sampler(torch.utils.data.DataLoader(ds, batch_size=4, sampler=s)) is s
-
-
-def test_sampler_epoch_cb_sets_each_epoch():
-    ds = digits(32)
-    dl = distributed_loader(ds, 8, shuffle=True, num_replicas=1, rank=0)
-    epochs = []
-    class Record(Callback):
-        order = 5
-        def before_epoch(self, learn): epochs.append(dist_sampler(learn.train_dl).epoch)
-    Learner(torch.nn.Linear(784, 10), dl, cbs=[SamplerEpochCB(), Record()]).fit(3)
-    assert epochs == [0, 1, 2]
+def test_sharded_loader_reads_lecture_03s_loaders_only():
+    with pytest.raises(TypeError, match="ShardedLoader reads lecture 03's DataLoader without a collate_fn"):
+        ShardedLoader(torch.utils.data.DataLoader(digits(8), batch_size=4), 0, 2)
 
 
 def test_distributed_cb_needs_a_group(no_torchrun):
@@ -112,44 +81,54 @@ def test_distributed_cb_needs_a_group(no_torchrun):
 
 
 def test_distributed_cb_on_one_process_is_the_plain_learner(world_of_one, tmp_path):
-    "World size 1: DDP, the sharded loaders and the gathered metrics change nothing; the model and loaders come back."
+    "World size 1: DDP, the sharded loaders and the summed metrics change nothing; the model, loaders and flags come back."
     train, valid = digits(96, 1), digits(40, 2)
     def fit(dist_cb, ck):
         torch.manual_seed(0)
         model = torch.nn.Sequential(torch.nn.Linear(784, 16), torch.nn.ReLU(), torch.nn.Linear(16, 10))
-        if dist_cb: dls, cbs = (DataLoader(train, 16), DataLoader(valid, 32)), [DistributedCB(seed=3)]
-        else: dls, cbs = (distributed_loader(train, 16, True, 3), distributed_loader(valid, 32)), [SamplerEpochCB()]
-        learn = Learner(model, *dls, F.cross_entropy, lr=0.3, cbs=[DeviceCB('cpu'), MetricsCB(), CheckpointCB(ck), *cbs])
+        dls = DataLoader(train, 16, shuffle=True), DataLoader(valid, 32)
+        learn = Learner(model, *dls, F.cross_entropy, lr=0.3,
+                        cbs=[DeviceCB('cpu'), MetricsCB(), CheckpointCB(ck), *([DistributedCB()] if dist_cb else [])])
         learn.fit(3)
         return learn, dls, model
     (a, dls, model), (b, *_) = fit(True, tmp_path/'a.pt'), fit(False, tmp_path/'b.pt')
-    assert a.model is model and (a.train_dl, a.valid_dl) == dls  # the plain model and the loaders are back
-    assert a.batch_losses == b.batch_losses and len(a.batch_losses) == 3 * 6
+    assert a.model is model and (a.train_dl, a.valid_dl) == dls and (a.is_main, a.reduce) == (True, None)
+    assert a.batch_losses == b.batch_losses and a.batch_lrs == b.batch_lrs and len(a.batch_losses) == 3 * 6
     assert [{k: v for k, v in r.items() if k != 'time'} for r in a.history] == [{k: v for k, v in r.items() if k != 'time'} for r in b.history]
     for p, q in zip(a.model.parameters(), b.model.parameters()): assert torch.equal(p, q)
-    saved = torch.load(tmp_path/'a.pt', weights_only=True)['model']
-    assert list(saved) == list(model.state_dict())  # no 'module.' prefix: the checkpoint fits the plain model
+    saved = torch.load(tmp_path/'a.pt', weights_only=True)
+    assert list(saved['model']) == list(model.state_dict())  # no 'module.' prefix: the checkpoint fits the plain model
+    assert saved['callbacks']['DistributedCB'] == {'world_size': 1}
+
+
+def test_distributed_cb_refuses_a_checkpoint_of_another_world_size(world_of_one, tmp_path):
+    cb = DistributedCB()
+    cb.world = 1
+    with pytest.raises(CheckpointError, match='saved by a run on 2 processes; this one has 1: resume on 2'):
+        cb.load_state_dict({'world_size': 2})
 
 
 def test_distributed_cb_refuses_a_loader_it_cannot_shard(world_of_one):
-    class Odd:  # iterable, no batch size to copy
-        dataset = digits(8)
-        def __iter__(self): return iter([])
-    learn = Learner(torch.nn.Linear(784, 10), Odd(), cbs=[DistributedCB()])
-    with pytest.raises(ValueError, match='cannot shard'): learn.fit(1)
+    learn = Learner(torch.nn.Linear(784, 10), torch.utils.data.DataLoader(digits(8), batch_size=4), cbs=[DistributedCB()])
+    with pytest.raises(TypeError, match="ShardedLoader reads lecture 03's DataLoader"): learn.fit(1)
 
 
-def test_distributed_cb_silences_writers_on_other_ranks(world_of_one, monkeypatch, tmp_path):
-    "As rank 1 would: CheckpointCB loads but never saves, LoggingCB logs nothing; both are back to normal afterwards."
+def test_only_the_main_process_writes(world_of_one, monkeypatch, tmp_path):
+    "As rank 1 would: learn.is_main is False, so CheckpointCB never saves and LoggingCB logs nothing; no method is replaced."
     monkeypatch.setattr(nb_10, 'is_main_process', lambda: False)
     lines, ck = [], CheckpointCB(tmp_path/'ck.pt')
     logger = LoggingCB(lines.append, every=1)
     Learner(torch.nn.Linear(784, 10), DataLoader(digits(16), 8), cbs=[MetricsCB(), ck, logger, DistributedCB()]).fit(1)
     assert lines == [] and not (tmp_path/'ck.pt').exists()
-    assert 'after_epoch' not in vars(ck) and 'after_batch' not in vars(logger)  # the callbacks' own methods again
+    assert 'after_epoch' not in vars(ck) and 'after_batch' not in vars(logger)
     monkeypatch.undo()
     Learner(torch.nn.Linear(784, 10), DataLoader(digits(16), 8), cbs=[MetricsCB(), ck, logger]).fit(1)
     assert lines and (tmp_path/'ck.pt').exists()
+
+
+def test_score_functions_are_refused_across_processes(world_of_one):
+    learn = Learner(torch.nn.Linear(784, 10), DataLoader(digits(16), 8), cbs=[MetricsCB(score_funcs={'n': lambda y, p: len(y)}), DistributedCB()])
+    with pytest.raises(ValueError, match='score functions need every prediction in one process'): learn.fit(1)
 
 
 def test_mixed_precision_bfloat16_runs_the_forward_in_bfloat16():
@@ -196,27 +175,28 @@ def test_mixed_precision_refuses_other_types():
     assert set(PRECISIONS) == {'float32', 'bfloat16', 'float16'}
 
 
-def test_command_settings_add_precision():
-    assert list(COMMAND_SETTINGS)[:len(MODEL_SETTINGS)] == list(MODEL_SETTINGS) and set(COMMAND_SETTINGS) - set(MODEL_SETTINGS) == {'precision'}
+def test_the_command_learns_precision_and_processes():
+    "Lecture 10 adds the key `precision` to the one schema and its callbacks to SETTINGS_CALLBACKS."
     base = {'num_epochs': 1, 'batch_size': 8, 'learning_rate': 0.1}
-    assert check_settings(base, schema=COMMAND_SETTINGS)['precision'] == 'float32'
-    assert check_settings(base | {'precision': 'bfloat16'}, schema=COMMAND_SETTINGS)['precision'] == 'bfloat16'
+    assert 'precision' in TRAIN_SETTINGS and 'processes' in SETTINGS_CALLBACKS
+    assert check_settings(base)['precision'] == 'float32'
+    assert check_settings(base | {'precision': 'bfloat16'})['precision'] == 'bfloat16'
     with pytest.raises(SettingsError, match="key 'precision' cannot be 'half'. Allowed: one of float32, bfloat16, float16"):
-        check_settings(base | {'precision': 'half'}, 'x.yaml', COMMAND_SETTINGS)
+        check_settings(base | {'precision': 'half'}, 'x.yaml')
 
 
-def test_command_callbacks(no_torchrun):
-    s = check_settings({'num_epochs': 1, 'batch_size': 8, 'learning_rate': 0.1}, schema=COMMAND_SETTINGS)
-    assert command_callbacks(s, 'cpu') == []
-    [mp] = command_callbacks(s | {'precision': 'bfloat16'}, 'cpu')
+def test_settings_callbacks_of_one_process(no_torchrun):
+    s = check_settings({'num_epochs': 1, 'batch_size': 8, 'learning_rate': 0.1})
+    assert settings_callbacks(s, 'cpu') == []
+    [mp] = settings_callbacks(s | {'precision': 'bfloat16'}, 'cpu')
     assert isinstance(mp, MixedPrecisionCB) and mp.dtype == 'bfloat16'
-    with pytest.raises(SettingsError, match="'precision' cannot be 'float16' on cpu"): command_callbacks(s | {'precision': 'float16'}, 'cpu')
+    with pytest.raises(SettingsError, match="'precision' cannot be 'float16' on cpu"): settings_callbacks(s | {'precision': 'float16'}, 'cpu')
 
 
-def test_command_callbacks_in_a_group(world_of_one):
-    s = check_settings({'num_epochs': 1, 'batch_size': 8, 'learning_rate': 0.1, 'seed': 7, 'precision': 'bfloat16'}, schema=COMMAND_SETTINGS)
-    d, mp = command_callbacks(s, torch.device('cpu'))
-    assert isinstance(d, DistributedCB) and d.seed == 7 and isinstance(mp, MixedPrecisionCB)
+def test_settings_callbacks_in_a_group(world_of_one):
+    s = check_settings({'num_epochs': 1, 'batch_size': 8, 'learning_rate': 0.1, 'precision': 'bfloat16', 'schedule': 'cosine'})
+    sched, d, mp = settings_callbacks(s, torch.device('cpu'))
+    assert type(sched).__name__ == 'HyperScheduleCB' and isinstance(d, DistributedCB) and isinstance(mp, MixedPrecisionCB)
 
 
 def test_free_port_is_free():
