@@ -31,8 +31,8 @@ def hand_loop(x, y, bs: int, epochs: int) -> None:
 def course_learner(x, y, bs: int, epochs: int) -> None:
     "Lecture 06's Learner with MetricsCB (the history) over lecture 03's shuffled DataLoader, training only (no validation)."
     model, opt = _model_opt()
-    learn = Learner(model, DataLoader(Dataset(x, y), bs, shuffle=True), None, F.cross_entropy, cbs=[MetricsCB()])
-    learn.opt = opt
+    learn = Learner(model, DataLoader(Dataset(x, y), bs, shuffle=True), None, F.cross_entropy, opt_func=lambda params, lr: opt,
+                    cbs=[MetricsCB()])
     learn.fit(epochs)
 
 

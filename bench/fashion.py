@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import optim
 
-from exp.nb_09 import (FASHION_RECIPE, MLP, Dataset, Learner, MetricsCB, RandomFlipCB, ScheduleCB, compute_accuracy,
+from exp.nb_09 import (FASHION_RECIPE, MLP, Dataset, HyperScheduleCB, Learner, MetricsCB, RandomFlipCB, compute_accuracy,
                        fit_one_cycle, get_cnn, get_dls, idx_digits, init_cnn, set_all_seeds, to_float_rows)
 from bench.timing import Row, Section, Target, timed
 
@@ -49,7 +49,7 @@ def course_mlp(xt, yt, xv, yv, seed: int = 0, epochs: int = EPOCHS, n_hidden: in
     model = MLP(n_hidden=n_hidden)
     train_dl, test_dl = get_dls(Dataset(xt, yt), Dataset(xv, yv), bs)
     learn = Learner(model, train_dl, test_dl, F.cross_entropy, opt_func=optim.Adam, lr=lr,
-                    cbs=[MetricsCB(), ScheduleCB(lambda opt: optim.lr_scheduler.ExponentialLR(opt, lr_decay))])
+                    cbs=[MetricsCB(), HyperScheduleCB({'lr': lambda step, total: lr * lr_decay ** (step * epochs // total)})])  # × lr_decay each epoch
     learn.fit(epochs)
     return [(r['time'], r['valid_acc']) for r in learn.history], compute_accuracy(model, test_dl)
 

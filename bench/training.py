@@ -69,8 +69,8 @@ def course_learner(x, y, xv, yv, bs: int, epochs: int, cbs=None) -> None:
     "Lecture 06's Learner over `get_dls` with `cbs` (default: `MetricsCB`, the history — what `fit` records too)."
     model, opt = _model_opt()
     train_dl, valid_dl = get_dls(Dataset(x, y), Dataset(xv, yv), bs)
-    learn = Learner(model, train_dl, valid_dl, F.cross_entropy, cbs=[MetricsCB()] if cbs is None else cbs)
-    learn.opt = opt
+    learn = Learner(model, train_dl, valid_dl, F.cross_entropy, opt_func=lambda params, lr: opt,  # the same optimizer as the others
+                    cbs=[MetricsCB()] if cbs is None else cbs)
     learn.fit(epochs)
 
 

@@ -3,10 +3,19 @@
 
     from helpers.plotting import plot_training_loss, plot_accuracy, show_examples
 """
+from typing import TYPE_CHECKING
+
 from helpers._lazy import lazy_exports
 
-__all__, __getattr__, __dir__ = lazy_exports(__name__, {
-    'nb_01': ['show_image', 'show_images'],
-    'nb_05': ['plot_training_loss', 'plot_accuracy', 'show_examples'],
-    'nb_07': ['plot_results'],
-})
+NAMES = ['show_image', 'show_images', 'plot_training_loss', 'plot_accuracy', 'show_examples', 'plot_results']
+
+# Written by `make export` (tools/topics.py) from the exp modules: do not edit below this line.
+__all__, __getattr__, __dir__ = lazy_exports(__name__, NAMES)
+
+if TYPE_CHECKING:  # for editors: each name's definition, in its lecture's module
+    from exp.nb_01 import (
+        show_image, show_images)
+    from exp.nb_05 import (
+        plot_training_loss, plot_accuracy, show_examples)
+    from exp.nb_07 import (
+        plot_results)

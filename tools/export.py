@@ -8,6 +8,7 @@
 2. Then it runs nbdev-export (without IN_TEST in its environment: with it, nbdev-export silently does nothing).
 3. Then every regenerated module is imported, in lecture order, in a fresh Python: an error at import time (a name
    that is not defined, a failing call) is named by notebook, cell and line too.
+4. In this repository, the editors' part of the `helpers` topic modules is rewritten to match (tools/topics.py).
 If step 2 or 3 fails, `exp/` is restored from a copy taken just before, and the status is 1. Cells are named as every
 course tool names them (`tools.notebooks.cell_ref`): 'cell 18 of 85 (id 38e95c7b)'.
 """
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import nbformat
 
+from tools import topics
 from tools.notebooks import REPO, cell_ref
 
 _DIRECTIVE = re.compile(r'^#\|\s*(\S+)')
@@ -123,6 +125,7 @@ def export(root: Path = REPO) -> int:
             shutil.rmtree(exp)
             shutil.copytree(backup, exp, symlinks=True)
             raise
+    if root.resolve() == REPO.resolve(): topics.write(root)
     return n
 
 

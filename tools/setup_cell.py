@@ -12,7 +12,7 @@ at the repository and branch named in settings.ini into the session (once; a re-
 packages the runtime lacks — with every package it has pinned, so pip never replaces Colab's torch and no restart is
 needed — puts the course on `sys.path` and moves into the clone's `nbs/`, where lectures run locally too. Locally it
 finds the repository root above the notebook's folder. Both ways it also sets PYTHONPATH, so shell commands like
-`!python -m helpers.train_model` find the course too. DLF_REPO_URL and DLF_COURSE_DIR override the clone's source and
+`!python -m helpers.train` find the course too. DLF_REPO_URL and DLF_COURSE_DIR override the clone's source and
 place (the tests point them at a local bare clone).
 """
 from __future__ import annotations
