@@ -398,17 +398,18 @@ def _idl_name(col: str) -> str:
 def train_network(model: nn.Module, loss_func: Callable, train_loader, test_loader=None, score_funcs: dict = None,
                   epochs: int = 20, device=None, optimizer=None, lr: float = None, lr_schedule=None,
                   checkpoint_file=None, resume: bool = False, progress: bool = True) -> pd.DataFrame:
-    "Train `model` for `epochs` (in total, when resuming) on a `Learner`; the history DataFrame has one row per epoch."
-    if optimizer is None: optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3 if lr is None else lr)
-    elif lr is not None:
+    """Train `model` for `epochs` (in total, when resuming) on a `Learner` with `optimizer`, or plain SGD at `lr` (default
+    0.1) when none is given; the history DataFrame has one row per epoch."""
+    if optimizer is not None and lr is not None:
         raise ValueError("train_network got both an optimizer and lr: set the learning rate on the optimizer "
-                         "(lr is used only for the AdamW made when optimizer is None).")
+                         "(lr is used only for the SGD made when optimizer is None).")
     if resume and checkpoint_file is None: raise ValueError("resume=True needs the checkpoint_file to resume from.")
     cbs = [DeviceCB(device), FiniteLossCB(), MetricsCB(accuracy=False, score_funcs=score_funcs)]
     if lr_schedule is not None: cbs.append(ScheduleCB(lr_schedule, per='epoch', monitor='valid_loss'))
     if checkpoint_file is not None: cbs.append(CheckpointCB(checkpoint_file, resume))
     if progress: cbs.append(ProgressCB())
-    learn = Learner(model, train_loader, test_loader, loss_func, opt_func=lambda params, lr: optimizer, cbs=cbs)  # the optimizer given
+    opt_func = torch.optim.SGD if optimizer is None else (lambda params, lr: optimizer)  # the optimizer given, if any
+    learn = Learner(model, train_loader, test_loader, loss_func, opt_func=opt_func, lr=0.1 if lr is None else lr, cbs=cbs)
     learn.fit(epochs)
     splits = ['train'] + (['valid'] if test_loader is not None else [])
     columns = ['epoch', 'time', 'lr'] + [f'{s}_loss' for s in splits] + [f'{s}_{n}' for s in splits for n in (score_funcs or {})]

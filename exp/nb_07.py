@@ -70,14 +70,16 @@ TRAIN_SETTINGS = {  # the training command's one schema; lectures 08-10 add thei
 
 # %% ../nbs/07_scripts.ipynb #c5e9f205
 def _is_number(s: str) -> bool:
-    try: float(s); return True
+    "Does text `s` spell a number with digits (as Python's `float` reads it)?"
+    try: float(s); return any(c.isdigit() for c in s)
     except ValueError: return False
 
 def _checked(source: str, name: str, key: Key, v):
     "`v` as the value of key `name`, or a SettingsError saying what is wrong and what is allowed."
     if key.type is float and isinstance(v, int) and not isinstance(v, bool): v = float(v)
     if not isinstance(v, key.type) or isinstance(v, bool):
-        hint = " (YAML reads 1e-3 as text: write 1.0e-3 or 0.001)" if key.type is float and isinstance(v, str) and _is_number(v) else ''
+        hint = (f" (YAML 1.1 reads {v} as text: a float needs a dot, and an exponent its sign; write "
+                f"{yaml.safe_dump(float(v)).splitlines()[0]})" if key.type is float and isinstance(v, str) and _is_number(v) else '')
         raise SettingsError(f"{source}: key {name!r} must be {_TYPE_WORDS[key.type]}, got {v!r}{hint}. Allowed: {key.allowed()}.")
     bad_number = key.type is float and not math.isfinite(v)  # YAML's .nan and .inf are floats too
     if bad_number or (key.choices and v not in key.choices) or (key.check and not key.check(v)):

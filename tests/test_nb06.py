@@ -139,6 +139,18 @@ def test_lr_is_honoured():
     assert h['lr'].tolist() == [0.1]
 
 
+def test_default_optimizer_is_plain_sgd():
+    "Without an optimizer, train_network trains with plain SGD at lr (default 0.1, the Learner's): no later lecture's optimizer."
+    train_dl, _ = loaders()
+    for kw, lr in (({}, 0.1), ({'lr': 0.05}, 0.05)):
+        a = net()  # seeds torch: both runs draw the same shuffles
+        h = train_network(a, F.mse_loss, train_dl, epochs=2, device='cpu', progress=False, **kw)
+        b = net()
+        train_network(b, F.mse_loss, train_dl, epochs=2, optimizer=torch.optim.SGD(b.parameters(), lr=lr), device='cpu', progress=False)
+        assert h['lr'].tolist() == [lr, lr]
+        assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+
+
 def test_errors_are_not_swallowed():
     train_dl, test_dl = loaders()
     def broken(y, p): raise RuntimeError('score function failed')

@@ -45,7 +45,9 @@ def test_defaults_filled_and_types():
     ("num_epochs: two\nbatch_size: 32\nlearning_rate: 0.1\n", ["key 'num_epochs' must be an integer, got 'two'", 'Allowed: an integer >= 1']),
     ("num_epochs: 2.5\nbatch_size: 32\nlearning_rate: 0.1\n", ["key 'num_epochs' must be an integer, got 2.5"]),
     ("num_epochs: true\nbatch_size: 32\nlearning_rate: 0.1\n", ["key 'num_epochs' must be an integer, got True"]),
-    ("num_epochs: 2\nbatch_size: 32\nlearning_rate: 1e-3\n", ["key 'learning_rate' must be a number, got '1e-3'", 'write 1.0e-3 or 0.001']),
+    ("num_epochs: 2\nbatch_size: 32\nlearning_rate: 1e-3\n", ["key 'learning_rate' must be a number, got '1e-3'", 'reads 1e-3 as text', 'write 0.001)']),
+    ("num_epochs: 2\nbatch_size: 32\nlearning_rate: 1.0e3\n", ["got '1.0e3'", 'an exponent its sign', 'write 1000.0)']),
+    ("num_epochs: 2\nbatch_size: 32\nlearning_rate: nan\n", ["got 'nan'. Allowed: a number > 0"]),  # text, and no hint: no digits
     ("num_epochs: 2\nbatch_size: -32\nlearning_rate: 0.1\n", ["key 'batch_size' cannot be -32", 'Allowed: an integer >= 1']),
     ("num_epochs: 0\nbatch_size: 32\nlearning_rate: 0.1\n", ["key 'num_epochs' cannot be 0"]),
     ("num_epochs: 2\nbatch_size: 32\nlearning_rate: 0\n", ["key 'learning_rate' cannot be 0.0", 'Allowed: a number > 0']),
