@@ -1,5 +1,6 @@
 """Lecture 08: every optimizer step by step against torch.optim (float64 and float32), parameter groups and state,
-checkpoints, the schedules against OneCycleLR, the schedule callback, the learning-rate finder, the exercise check."""
+checkpoints, the schedules against OneCycleLR, the schedule callback, the learning-rate finder. Its exercises:
+tests/test_exercises_08.py."""
 import copy, math
 import pytest, torch
 import torch.nn.functional as F
@@ -10,8 +11,6 @@ from exp.nb_06 import CancelFitException, CheckpointCB, DeviceCB, Learner, Metri
 from exp.nb_08 import (GeneralOptimizer, HyperScheduleCB, LRFinderCB, adam, adamw, check_hypers, compare_optimizers,
                        cos_anneal, decay_groups, lr_find, one_cycle, rmsprop, set_hyper, sgd, sgd_step, state_per_param,
                        warmup_cosine)
-from helpers.exercises import check
-from solutions.ex_08 import adagrad_step
 
 torch.set_num_threads(1)  # tiny matrices: threads only wait for each other on a shared machine
 
@@ -296,36 +295,3 @@ def test_lr_find_stops_when_the_loss_diverges_and_leaves_no_optimizer_behind():
 def test_lr_finder_arguments_are_checked():
     with pytest.raises(ValueError, match='0 < start_lr < end_lr'): LRFinderCB(1.0, 0.1)
     with pytest.raises(ValueError, match='num_it must be at least 2'): LRFinderCB(num_it=1)
-
-
-# ---- the self-checking exercise
-
-def test_exercise_check_passes_on_the_solution(capsys):
-    assert check('08', 'adagrad_step', adagrad_step) is True
-    assert capsys.readouterr().out == "✓ adagrad_step: passed\n"
-
-
-def _rmsprop_like(p, d, state, hp):  # a running mean instead of the sum: wrong
-    if 's' not in state: state['s'] = torch.zeros_like(p)
-    s = state['s'].mul_(0.9).addcmul_(d, d, value=0.1)
-    p.addcdiv_(d, s.sqrt().add_(hp['eps']), value=-hp['lr'])
-    return d
-
-
-def _no_eps(p, d, state, hp):  # forgets ε: the first step divides 0 by 0 where a gradient is 0
-    if 's' not in state: state['s'] = torch.zeros_like(p)
-    s = state['s'].addcmul_(d, d)
-    p.sub_(hp['lr'] * d / s.sqrt())
-    return d
-
-
-@pytest.mark.parametrize('wrong', [_rmsprop_like, _no_eps, sgd_step])
-def test_exercise_check_fails_on_wrong_answers(wrong, capsys):
-    assert check('08', 'adagrad_step', wrong) is False
-    assert capsys.readouterr().out.startswith('✗ adagrad_step: ')
-
-
-def test_exercise_placeholder_is_not_yet_solved(capsys):
-    def placeholder(p, d, state, hp): raise NotImplementedError
-    assert check('08', 'adagrad_step', placeholder) is False
-    assert capsys.readouterr().out.startswith('not yet solved')
