@@ -140,8 +140,9 @@ class DistributedCB(Callback):
 PRECISIONS = {'float32': None, 'bfloat16': torch.bfloat16, 'float16': torch.float16}
 
 class MixedPrecisionCB(Callback):
-    """Runs each batch's forward pass and loss under `torch.autocast` with `dtype` ('bfloat16' or 'float16'): matrix
-    products in that type, sensitive operations (softmax, losses) in float32, the weights and the optimizer in float32.
+    """Runs each batch's forward pass and loss under `torch.autocast` with `dtype` ('bfloat16' or 'float16'): the
+    operations on autocast's 16-bit list (matrix products) in that type, those on its float32 list (on the CPU: the
+    losses) in float32, the others in their inputs' type; the weights and the optimizer stay float32.
     With float16 it scales the loss (`torch.amp.GradScaler`) so small gradients do not underflow, and skips a step
     whose gradients overflowed."""
     order = -7  # after DeviceCB and DistributedCB: autocast needs the model's device

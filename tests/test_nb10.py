@@ -207,3 +207,23 @@ def test_free_port_is_free():
 
 def test_launch_error_is_a_runtime_error():
     assert issubclass(LaunchError, RuntimeError)
+
+
+def test_cpu_autocast_runs_what_lecture_10_says_in_bfloat16():
+    "Section 4: under CPU bfloat16 autocast the products and what follows them give bfloat16, the losses float32."
+    h, w, y = torch.randn(4, 10), torch.randn(10, 10), torch.tensor([0, 1, 2, 3])
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        z = F.linear(h, w)
+        low = [z, h @ w, torch.sigmoid(z), F.softmax(z, dim=1), F.log_softmax(z, dim=1), z.sum()]
+        high = [F.cross_entropy(z, y), F.nll_loss(F.log_softmax(z, dim=1), y), F.mse_loss(z, torch.zeros(4, 10)), F.softmax(h, dim=1)]
+    assert [t.dtype for t in low] == [torch.bfloat16] * len(low) and [t.dtype for t in high] == [torch.float32] * len(high)
+
+
+def test_ddp_broadcasts_buffers_by_default_and_refuses_sync_batchnorm_on_the_cpu(world_of_one):
+    "Section 3: DDP's forward_sync_buffers is on by default, broadcast_buffers its deprecated name; SyncBatchNorm needs GPUs."
+    from torch.nn.parallel import DistributedDataParallel
+    assert DistributedDataParallel(torch.nn.BatchNorm1d(2)).forward_sync_buffers is True
+    with pytest.warns(FutureWarning, match='`broadcast_buffers` is deprecated'):
+        DistributedDataParallel(torch.nn.BatchNorm1d(2), broadcast_buffers=True)
+    with pytest.raises(ValueError, match='SyncBatchNorm layers only work with GPU modules'):
+        DistributedDataParallel(torch.nn.SyncBatchNorm.convert_sync_batchnorm(torch.nn.BatchNorm1d(2)))
