@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Callable
 
 import torch
+import torch.nn.functional as F
 
 CHECKS: dict[str, dict[str, Callable]] = {}
 
@@ -163,52 +164,170 @@ def _smoothing_key(smoothing_key):
         else: raise AssertionError(f"label_smoothing: {bad!r} should be refused (a fraction in [0, 1))")
 
 
-@exercise('08', 'adagrad_step')
-def _adagrad_step(adagrad_step):
-    "adagrad_step(p, d, state, hp) as the only step of a GeneralOptimizer, checked step by step against torch.optim.Adagrad."
-    from exp.nb_08 import GeneralOptimizer, compare_optimizers
+ADAGRAD_HINTS = {  # lecture 08's Adagrad check: the usual mistakes, each with its hint (tests/test_exercises_08.py)
+    'not_optimizer': "return lecture 08's GeneralOptimizer(params, [steps...], lr=..., lr_decay=..., weight_decay=..., eps=...), "
+                     "built from step functions",
+    'not_in_place': "the parameters did not move: a step function must change p itself, in place (p.addcdiv_(...)); "
+                    "`p = p - ...` or returning a new tensor leaves the model's parameter as it was",
+    'eps_in_root': "ε belongs outside the root: divide by √s + ε (s.sqrt().add_(eps)), not by √(s + ε)",
+    'no_eps': "ε is missing: divide by √s + ε (a weight whose gradients were all 0 would divide 0 by 0)",
+    'not_squared': "s sums the squared gradients g² (addcmul_(d, d)), not g or |g|",
+    'running_mean': "that is RMSProp's running mean; Adagrad's s is the plain sum of all squared gradients so far, s ← s + g²",
+    'no_memory': "the squared gradients must accumulate: s ← s + g² at every step, s kept in the parameter's `state` from "
+                 "one step to the next, not only this step's g²",
+    'shared_state': "each parameter needs its own s and step count: keep them in `state`, the dict the optimizer gives each "
+                    "parameter (and saves in checkpoints), not in a variable shared by all parameters",
+    'no_lr_decay': "lr_decay is ignored: at step t (counted per parameter, in its state) the step size is lr / (1 + (t − 1)·lr_decay)",
+    'decay_from_0': "count the steps from 1: at step t the step size is lr / (1 + (t − 1)·lr_decay), so the first step uses lr itself",
+    'no_wd': "weight_decay is ignored: torch.optim.Adagrad adds it as an L2 term to the gradient before its update — "
+             "the lecture's l2_reg, first in the list of steps",
+    'decoupled': "that is decoupled weight decay (AdamW's); torch.optim.Adagrad's weight_decay is an L2 term added to the "
+                 "gradient: l2_reg, not decoupled_wd",
+    'group_lr': "each parameter group has its own hyper-parameters: read hp['lr'] (and the others) from the `hp` the step "
+                "function is given",
+}
+
+
+@exercise('08', 'adagrad')
+def _adagrad(adagrad):
+    """adagrad(params, lr, lr_decay, weight_decay, eps) built on lecture 08's GeneralOptimizer: probed on hand-made
+    gradients for the usual mistakes (each with its hint, `ADAGRAD_HINTS`), then step by step against torch.optim.Adagrad."""
+    import math
+    from exp.nb_08 import GeneralOptimizer, compare_optimizers, decay_groups
+
+    def want(grads, p0=0.0, lr=1.0, lr_decay=0.0, weight_decay=0.0, eps=0.5, mistake=None) -> list:
+        "One number's value after each step with gradient g in `grads`, by Adagrad's rule (or with `mistake`)."
+        p, s, out = p0, 0.0, []
+        for t, g in enumerate(grads, 1):
+            if mistake == 'decoupled': p *= 1 - lr * weight_decay
+            elif mistake != 'no_wd': g += weight_decay * p
+            s = {'no_memory': g * g, 'not_squared': s + abs(g), 'running_mean': 0.99 * s + 0.01 * g * g}.get(mistake, s + g * g)
+            lr_t = lr if mistake == 'no_lr_decay' else lr / (1 + (t - (mistake != 'decay_from_0')) * lr_decay)
+            root = {'eps_in_root': math.sqrt(s + eps), 'no_eps': math.sqrt(s)}.get(mistake, math.sqrt(s) + eps)
+            p -= lr_t * g / root
+            out.append(p)
+        return out
+
+    def probe(what: str, grads, mistakes=(), n=1, lrs=(1.0,), p0=0.0, **hp) -> None:
+        "Run the answer on `n` parameters (3 numbers each, all `p0`; group i % len(lrs) with lr lrs[i]) with gradient g in `grads`."
+        ps = [torch.full((3,), p0, dtype=torch.float64, requires_grad=True) for _ in range(n)]
+        opt = adagrad([{'params': ps[i::len(lrs)], 'lr': lr} for i, lr in enumerate(lrs)], **({'lr': 1.0, 'lr_decay': 0.0,
+                      'weight_decay': 0.0, 'eps': 0.5} | hp))
+        assert isinstance(opt, GeneralOptimizer), f"adagrad returned {type(opt).__name__}: {ADAGRAD_HINTS['not_optimizer']}"
+        got = []
+        for g in grads:
+            for p in ps: p.grad = torch.full_like(p, g)
+            opt.step()
+            got.append([p[0].item() for p in ps])
+        if any(not any(isinstance(v, torch.Tensor) and v.shape == p.shape for v in opt.state.get(p, {}).values()) for p in ps):
+            raise AssertionError(f"no tensor of a parameter's shape in its state: {ADAGRAD_HINTS['shared_state']}")
+        close = lambda a, b: all(math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-12) for x, y in zip(a, b))
+        target = [want(grads, p0, lrs[i % len(lrs)], **hp) for i in range(n)]
+        if all(close([row[i] for row in got], target[i]) for i in range(n)): return
+        if len(lrs) == 1 and any(row[i] != row[0] for row in got for i in range(n)):  # same gradients, same group: same values
+            raise AssertionError(f"two parameters with the same gradients ended apart: {ADAGRAD_HINTS['shared_state']}")
+        for m in mistakes:
+            if close([row[0] for row in got], want(grads, p0, lrs[0], mistake=m, **hp)): raise AssertionError(ADAGRAD_HINTS[m])
+        if all(v == p0 for v in got[0]): raise AssertionError(ADAGRAD_HINTS['not_in_place'])
+        i = next(i for i in range(n) if not close([row[i] for row in got], target[i]))
+        raise AssertionError(f"{what}: parameter {i + 1} should be {[round(v, 4) for v in target[i]]} after each step, got "
+                             f"{[round(row[i], 4) for row in got]}")
+
+    probe("one step from p = 0 with gradient 1, lr 1 and ε 0.5", [1.0], ('eps_in_root', 'no_eps', 'running_mean'))
+    probe("one step with gradient 2", [2.0], ('not_squared',))
+    probe("two steps with gradient 1", [1.0, 1.0], ('no_memory',))
+    probe("two parameters, two steps", [1.0, 1.0], n=2)
+    probe("three steps with lr_decay 0.5", [1.0, 1.0, 1.0], ('no_lr_decay', 'decay_from_0'), n=2, lr_decay=0.5)
+    probe("one step from p = 1 with gradient 0 and weight_decay 0.2", [0.0], ('no_wd', 'decoupled'), p0=1.0, weight_decay=0.2)
+    try: probe("two groups, lr 1 and 0.1", [1.0, 1.0], n=2, lrs=(1.0, 0.1))
+    except AssertionError as e: raise AssertionError(f"{e} — {ADAGRAD_HINTS['group_lr']}") from None
     g = torch.Generator().manual_seed(8)
     x, y = torch.rand(256, 784, generator=g), torch.randint(0, 10, (256,), generator=g)
-    diffs = compare_optimizers(lambda m: GeneralOptimizer(m.parameters(), [adagrad_step], lr=0.05, eps=1e-10),
-                               lambda m: torch.optim.Adagrad(m.parameters(), lr=0.05, eps=1e-10), x, y, steps=20, bs=32)
-    worst = max(diffs)
-    assert worst == worst, "the parameters became NaN: check the division (is ε added to the root?)"
-    first = next((i for i, d in enumerate(diffs) if d > 1e-6), None)
-    assert first is None, (f"after step {first + 1} a parameter differs from torch.optim.Adagrad's by {diffs[first]:.2g} "
-                           f"(largest over 20 steps {worst:.2g}); compare with the rule: s is the sum of all squared gradients so far, "
-                           "the step lr·d/(√s + ε)")
+    hp = dict(lr=0.05, lr_decay=0.01, eps=1e-10)
+    diffs = compare_optimizers(lambda m: adagrad(decay_groups(m, 1e-3), **hp),
+                               lambda m: torch.optim.Adagrad(decay_groups(m, 1e-3), **hp), x, y, steps=20, bs=32)
+    first = next((i for i, d in enumerate(diffs) if not d <= 1e-6), None)
+    assert first is None, (f"on lecture 04's MLP, after step {first + 1} a parameter differs from torch.optim.Adagrad's by "
+                           f"{diffs[first]:.2g}; compare your steps with the rule")
 
 
-@exercise('09', 'layer_norm')
-def _layer_norm(layer_norm):
-    "layer_norm(x, eps): each example x[i] normalized over all its values (biased variance), as F.layer_norm(x, x.shape[1:])."
-    import torch.nn.functional as F
+@exercise('09', 'fold_batchnorm')
+def _fold_batchnorm(fold_batchnorm):
+    """fold_batchnorm(conv, bn): a new nn.Conv2d equal to bn(conv(x)) with bn in evaluation mode; conv and bn unchanged.
+    A wrong answer that matches one of the usual slips gets the hint for that slip."""
+    from torch import nn
     g = torch.Generator().manual_seed(9)
-    for shape in ((4, 3, 5, 5), (6, 10), (2, 8, 7)):
-        x = torch.randn(*shape, generator=g) * 3 + 1
-        got = layer_norm(x, 1e-5)
-        assert got is not None, "layer_norm returned None; return the normalized tensor"
-        want = F.layer_norm(x, x.shape[1:], eps=1e-5)
-        assert tuple(got.shape) == shape, f"for x of shape {shape} the result should have the same shape, got {tuple(got.shape)}"
-        assert _close(got, want), (f"for x of shape {shape}: max |difference| from F.layer_norm "
-                                   f"{(torch.as_tensor(got) - want).abs().max():.2e} (normalize each example over all its own values)")
-    x = torch.zeros(2, 3)
-    assert torch.isfinite(torch.as_tensor(layer_norm(x, 1e-5))).all(), "a constant example gives NaN: add eps to the variance"
+    for bias, (ci, co, stride) in ((False, (3, 4, 1)), (True, (2, 5, 2))):
+        conv = nn.Conv2d(ci, co, 3, stride=stride, padding=1, bias=bias)
+        bn = nn.BatchNorm2d(co, eps=0.1)  # a large eps, so leaving it out shows
+        with torch.no_grad():
+            for t in (conv.weight, bn.weight, bn.bias, bn.running_mean): t.copy_(torch.randn(t.shape, generator=g))
+            if bias: conv.bias.copy_(torch.randn(co, generator=g))
+            bn.running_var.copy_(torch.rand(co, generator=g) + 0.5)
+        bn.eval()
+        x = torch.randn(3, ci, 7, 7, generator=g)
+        before = {k: v.clone() for k, v in [*conv.state_dict().items(), *(('bn.' + k, v) for k, v in bn.state_dict().items())]}
+        with torch.no_grad():
+            want = bn(conv(x))
+            folded = fold_batchnorm(conv, bn)
+            after = {k: v for k, v in [*conv.state_dict().items(), *(('bn.' + k, v) for k, v in bn.state_dict().items())]}
+            assert all(torch.equal(before[k], after[k]) for k in before), \
+                "conv or bn changed: build a new convolution and leave the two you were given as they were"
+            assert isinstance(folded, nn.Conv2d), f"return an nn.Conv2d, got {type(folded).__name__}"
+            got = folded(x)
+            if _close(got, want): continue
+            scale = bn.weight / (bn.running_var + bn.eps).sqrt()
+            b = conv.bias if bias else torch.zeros(co)
+            slips = {'the square root of the variance needs eps added first: √(running_var + eps)':
+                         (bn.weight / bn.running_var.sqrt(), (b - bn.running_mean) * bn.weight / bn.running_var.sqrt() + bn.bias),
+                     "the convolution's own bias goes through batch norm too: (conv.bias − running_mean)·scale + β":
+                         (scale, -bn.running_mean * scale + bn.bias),
+                     'the new bias must subtract the running mean before scaling: (b − running_mean)·scale + β':
+                         (scale, b * scale + bn.bias),
+                     'batch norm divides by the standard deviation √(var + eps), not by the variance':
+                         (bn.weight / (bn.running_var + bn.eps), (b - bn.running_mean) * bn.weight / (bn.running_var + bn.eps) + bn.bias)}
+            for hint, (w_scale, new_bias) in slips.items():
+                slip = F.conv2d(x, conv.weight * w_scale.view(-1, 1, 1, 1), new_bias, conv.stride, conv.padding)
+                assert not _close(got, slip), hint
+            assert got.shape == want.shape, f"output shape {tuple(got.shape)}, expected {tuple(want.shape)}: keep conv's stride and padding"
+            raise AssertionError(f"max |difference| from bn(conv(x)) {(got - want).abs().max():.2e} (conv bias {bias}): each output "
+                                 "channel's kernel is multiplied by γ/√(running_var + eps) — the scale of that output channel")
 
 
 @exercise('10', 'shard')
 def _shard(shard):
     "shard(n, world_size, rank) gives the indices DistributedSampler(range(n), world_size, rank, shuffle=False) yields."
     from torch.utils.data import DistributedSampler
-    for n, w in ((12, 2), (10, 4), (7, 3), (5, 8), (1, 2), (16, 1)):
+    for n, w in ((12, 2), (10, 4), (7, 3), (5, 8), (2, 5), (1, 2), (16, 1)):
         for r in range(w):
             want = list(DistributedSampler(range(n), num_replicas=w, rank=r, shuffle=False))
             got = shard(n, w, r)
             assert got is not None, "shard returned None; return a list of indices"
             got = [int(i) for i in got]
-            assert got == want, (f"n={n}, world_size={w}, rank={r}: expected {want}, got {got}" +
-                                 (" (pad the indices with the first ones until their number is a multiple of world_size)"
-                                  if len(got) < len(want) else ''))
+            hint = _shard_hint(got, want, n, w, r)
+            assert got == want, f"n={n}, world_size={w}, rank={r}: expected {want}, got {got}" + (f" ({hint})" if hint else '')
+
+
+def _shard_hint(got: list, want: list, n: int, w: int, r: int) -> str:
+    "What a wrong answer to `shard` most likely missed, from how `got` differs from `want` ('' when no pattern fits)."
+    per_rank, total = len(want), len(want) * w
+    padded = [i % n for i in range(total)]  # 0..n-1, then the first ones again until a multiple of w
+    if any(not 0 <= i < n for i in got): return f"every index must lie in 0..{n - 1}"
+    if len(got) < per_rank:
+        if total - n > n:
+            return (f"the padding ({total - n} indices) is longer than the {n} indices themselves: repeat 0..{n - 1} from "
+                    f"its start as often as needed, up to {total}")
+        return f"every rank gets ceil(n / world_size) = {per_rank} indices: pad 0..{n - 1} with its first ones up to {total}, a multiple of world_size"
+    if len(got) > per_rank:
+        return f"every rank gets ceil(n / world_size) = {per_rank} indices, not {len(got)}: pad only up to {total}, the first multiple of world_size ≥ n"
+    if got == padded[r * per_rank:(r + 1) * per_rank]:
+        return "these are consecutive indices: DistributedSampler deals them out, rank r taking positions r, r + world_size, r + 2·world_size, …"
+    if sorted(got) == sorted(want): return "the right indices in the wrong order: positions r, r + world_size, … in that order"
+    other = next((k for k in range(w) if k != r and got == padded[k::w]), None)
+    if other is not None: return f"these are rank {other}'s indices: rank {r} starts at position {r} (ranks count from 0)"
+    if all(g == x for g, x, pos in zip(got, want, range(r, total, w)) if pos < n):
+        return "right up to the padding: the padding repeats the first indices, 0, 1, …"
+    return ''
 
 
 def _count_parameters(count_parameters):
