@@ -3,9 +3,11 @@ through `fit_one_cycle`) and the course's `MLP` trained with the course's helper
 `Learner`, `compute_accuracy`) against scikit-learn's `MLPClassifier(hidden_layer_sizes=(100,))` with its defaults, on
 the same split in the same run.
 
-The CNN's recipe was fixed before the benchmark by trial runs of plain-PyTorch loops watching the test accuracy per
-epoch (lecture 09 trains it on 50k images and watches the other 10k instead). Its time is the whole `fit_one_cycle`
-call, including a pass over the 10k test images after every epoch.
+The CNN's recipe was chosen on the validation split only (the last 10k of the 60k training images), by
+`bench/recipe.py`, whose record is bench/recipe.json; nothing here changes it. Here it trains on all 60k training images
+and its test accuracy is reported per epoch (read, never used to choose); the goal of ≥ 92.5 % within 300 s is a report
+of how the honest recipe does, not a gate on it. Its time is the whole `fit_one_cycle` call, including a pass over
+the 10k test images after every epoch.
 
 The course MLP's settings (below) were chosen by hand before the benchmark, by watching its test accuracy per epoch on
 this data — the same test set both models are scored on; there is no separate tuning split. It has 256 sigmoid units

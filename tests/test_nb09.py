@@ -8,10 +8,10 @@ from exp.nb_03 import Dataset, get_dls
 from exp.nb_04 import MLP
 from exp.nb_07 import MODELS, SettingsError, check_settings, load_settings, TRAIN_SETTINGS
 from exp.nb_06 import Learner
-from exp.nb_09 import (FASHION_RECIPE, ActivationStats, AsImages, BatchNorm, RandomFlipCB, conv2d_loops,
+from exp.nb_09 import (CNN_CHANNELS, FASHION_RECIPE, ActivationStats, AsImages, BatchNorm, RandomFlipCB, conv2d_loops,
                        conv2d_unfold, conv_block, conv_out_size, fit_one_cycle, get_cnn, im2col, init_cnn, pool2d)
 from helpers.exercises import check
-from solutions.ex_09 import layer_norm
+from solutions.ex_09 import fold_batchnorm
 from tools.notebooks import REPO
 
 torch.set_num_threads(1)  # small tensors: threads only wait for each other on a shared machine
@@ -182,7 +182,7 @@ def test_cnn_shapes_inputs_and_blocks():
     block = conv_block(3, 6, ks=5, stride=1, norm=False)
     assert [type(m) for m in block] == [nn.Conv2d, nn.ReLU] and block[0].bias is not None and block[0].padding == (2, 2)
     assert [type(m) for m in conv_block(3, 6)] == [nn.Conv2d, nn.BatchNorm2d, nn.ReLU]
-    assert [c.out_channels for c in get_cnn().modules() if isinstance(c, nn.Conv2d)] == FASHION_RECIPE['channels']
+    assert [c.out_channels for c in get_cnn().modules() if isinstance(c, nn.Conv2d)] == list(CNN_CHANNELS)
     for bad in ([], [8, 0], [8, 2.5]):
         with pytest.raises(ValueError, match='channels must be a non-empty list'): get_cnn(bad)
 
@@ -224,9 +224,11 @@ def test_fashion_cnn_settings_are_the_recipe():
 
 
 def test_exercise_check_passes_on_the_solution(capsys):
-    assert check('09', 'layer_norm', layer_norm) is True
-    x = torch.randn(3, 4, 5)
-    torch.testing.assert_close(layer_norm(x), F.layer_norm(x, x.shape[1:]))
+    assert check('09', 'fold_batchnorm', fold_batchnorm) is True
+    conv, bn = torch.nn.Conv2d(2, 3, 3, padding=1, bias=False), torch.nn.BatchNorm2d(3)
+    x = torch.randn(4, 2, 6, 6)
+    bn(conv(x)); bn.eval()  # running statistics from one training batch, then evaluation mode
+    with torch.no_grad(): torch.testing.assert_close(fold_batchnorm(conv, bn)(x), bn(conv(x)))
 
 
 def test_random_flip_flips_training_batches_only():
