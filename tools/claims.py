@@ -14,12 +14,16 @@ steps ("lecture 06", "sections 2 and 3"), version numbers ("Python 3.11", "torch
 something: in math only a number after `=`, `\\approx`, `<`, `>`, `\\le`, `\\ge`, or a math span that is a number alone
 ($10^{-6}$), counts as a claim. The `## Exercises` section is not read either: its numbers are the exercises' inputs.
 What else the text may state without a computing cell (a definition, a convention) is in `ALLOWED`, each with its
-reason: keep it short. It reads the notebooks' JSON only (no nbformat, no kernel): all lectures take well under a second.
+reason: keep it short. It reads the notebooks without running them (no kernel).
 """
 from __future__ import annotations
-import bisect, json, re, sys
+import bisect, re, sys
 from pathlib import Path
 from typing import NamedTuple
+
+import nbformat
+
+from tools.notebooks import cell_ref, lecture_paths
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -195,19 +199,13 @@ def unshown(nb: dict, nn: str, allowed: dict = ALLOWED) -> list[tuple[int, str]]
 
 def lecture_report(path: Path) -> list[str]:
     "One line per number lecture `path` states without a cell showing it: 'NN_name: cell 5 of 40 (id x): 93.1'."
-    nb = json.loads(path.read_text())
-    # cells named as tools.notebooks.cell_ref names them; that module is not imported: loading nbformat takes seconds
-    return [f"{path.stem}: cell {i + 1} of {len(nb['cells'])} (id {nb['cells'][i].get('id', '?')}): {text}"
-            for i, text in unshown(nb, path.name[:2])]
+    nb = nbformat.read(path, as_version=4)
+    return [f"{path.stem}: {cell_ref(nb, i)}: {text}" for i, text in unshown(nb, path.name[:2])]
 
 
 def lectures(selected: list[str]) -> list[Path]:
-    "The lectures `nbs/NN_name.ipynb` in order, or those whose name starts with one of `selected` (as lecture_paths does)."
-    paths = sorted(p for p in (REPO/'nbs').glob('[0-9][0-9]_*.ipynb') if re.fullmatch(r'(\d\d)_[a-z0-9_]+\.ipynb', p.name))
-    chosen = [p for p in paths if not selected or any(p.name.startswith(s) or p.stem == s for s in selected)]
-    missing = [s for s in selected if not any(p.name.startswith(s) or p.stem == s for p in paths)]
-    if missing: raise SystemExit(f"No lecture matches {missing}; lectures are: {', '.join(p.stem for p in paths)}")
-    return chosen
+    "The lectures in `REPO`'s nbs/, in order, or those whose name starts with one of `selected`."
+    return lecture_paths(selected, REPO/'nbs')
 
 
 def main(argv: list[str]) -> int:
