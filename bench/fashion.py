@@ -56,11 +56,11 @@ def course_mlp(xt, yt, xv, yv, seed: int = 0, epochs: int = EPOCHS, n_hidden: in
     return [(r['time'], r['valid_acc']) for r in learn.history], compute_accuracy(model, test_dl)
 
 
-def course_cnn(xt, yt, xv, yv, seed: int = 0, epochs: int = None):
-    """Lecture 09's recipe on the CPU: `init_cnn(get_cnn(channels))`, inputs normalized by the training images' mean and
-    std, `RandomFlipCB`, `fit_one_cycle` validating on the test set after each epoch; returns ([(seconds so far, test
-    accuracy %) per epoch], final test accuracy % from `compute_accuracy`)."""
-    r = FASHION_RECIPE
+def course_cnn(xt, yt, xv, yv, seed: int = 0, epochs: int = None, recipe: dict = FASHION_RECIPE):
+    """Lecture 09's section-5 training of `recipe` (default its FASHION_RECIPE) on the CPU: `init_cnn(get_cnn(channels))`,
+    inputs normalized by the training images' mean and std, `RandomFlipCB`, `fit_one_cycle` scoring `xv, yv` after each
+    epoch; returns ([(seconds so far, accuracy % on xv) per epoch], final accuracy % from `compute_accuracy`)."""
+    r = recipe
     mean, std = xt.mean(), xt.std()
     set_all_seeds(seed)
     train_dl, test_dl = get_dls(Dataset((xt - mean) / std, yt), Dataset((xv - mean) / std, yv), r['batch_size'])

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import torch
 
-from exp.nb_09 import (Dataset, RandomFlipCB, fit_one_cycle, get_cnn, get_data, get_dls, init_cnn, set_all_seeds)
+from bench.fashion import course_cnn
+from exp.nb_09 import get_data
 
 HERE = Path(__file__).parent
 START = {'channels': [16, 32, 64, 128], 'epochs': 8, 'batch_size': 128, 'lr_max': 1e-2, 'weight_decay': 0.05, 'flip': 0.5}
@@ -31,15 +32,8 @@ STEPS = [('flip', [0.0]),
 
 def train_on_validation(recipe: dict, seed: int, data) -> dict:
     "Train `recipe` with `seed` on the 50,000 training images; final validation accuracy (%) and training seconds."
-    xt, yt, xv, yv = data
-    mean, std = xt.mean(), xt.std()
-    train_dl, valid_dl = get_dls(Dataset((xt - mean) / std, yt), Dataset((xv - mean) / std, yv), recipe['batch_size'])
-    set_all_seeds(seed)
-    t0 = time.perf_counter()
-    learn = fit_one_cycle(init_cnn(get_cnn(recipe['channels'])), train_dl, valid_dl, recipe['epochs'], recipe['lr_max'],
-                          recipe['weight_decay'], device='cpu', cbs=[RandomFlipCB(recipe['flip'])])
-    return {'recipe': recipe, 'seed': seed, 'valid_acc': learn.history[-1]['valid_acc'],
-            'seconds': round(time.perf_counter() - t0, 1)}
+    curve, _ = course_cnn(*data, seed=seed, epochs=recipe['epochs'], recipe=recipe)
+    return {'recipe': recipe, 'seed': seed, 'valid_acc': curve[-1][1], 'seconds': round(curve[-1][0], 1)}
 
 
 def search(path: Path = HERE/'recipe.json') -> dict:
