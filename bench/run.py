@@ -42,7 +42,7 @@ def run_section(name: str, a) -> Section:
         return loading_section(repeats=a.repeats, min_time=0.02 if a.quick else 0.3)
     if name == 'fashion':
         from bench.fashion import fashion_section
-        if a.quick: return fashion_section(1, 1, n_train=2000, n_test=1000, epochs=2, sklearn_max_iter=3, cnn_epochs=1)
+        if a.quick: return fashion_section(1, 1, n=2000, epochs=2, sklearn_max_iter=3, cnn_epochs=1)
         return fashion_section(a.fashion_repeats, a.sklearn_repeats, cnn_repeats=a.cnn_repeats)
     if name == 'optimizers':
         from bench.optimizers import optimizers_section

@@ -80,6 +80,9 @@ def read_idx(path) -> torch.Tensor:
     try:
         with (gzip.open if path.suffix == '.gz' else open)(path, 'rb') as f: data = f.read()
     except (EOFError, gzip.BadGzipFile, zlib.error) as e: raise _damaged(path, f"cannot be decompressed ({type(e).__name__}: {e})") from e
+    if data[:2] == b'\x1f\x8b':  # gzip's signature, in a file whose name does not end in .gz
+        raise ValueError(f"{_shown(path)} is gzip-compressed, but its name does not end in .gz: rename it to {path.name}.gz "
+                         f"(or unpack it with `gunzip -S '' {path.name}`).")
     if len(data) < 4 or data[:2] != b'\0\0' or data[2] != 0x08:
         raise ValueError(f"{_shown(path)} is not an IDX file of unsigned bytes (bad header {data[:4]!r}).")
     nd = data[3]
@@ -116,10 +119,11 @@ def idx_digits(name: str, train: bool = True, root=None, download: bool = None):
     folders = [root/_FOLDERS[name]/'raw', *_SYSTEM_DIRS.get(name, [])]
     prefix = 'train' if train else 't10k'
     stems = f'{prefix}-images-idx3-ubyte', f'{prefix}-labels-idx1-ubyte'
-    if any(_find_idx(folders, s) is None for s in stems):
+    missing = [s for s in stems if _find_idx(folders, s) is None]
+    if missing:
         if download is None: download = not env_flag('DLF_OFFLINE')
         if not download:
-            raise FileNotFoundError(f"{DATASETS[name]}: no IDX files {stems[0]}[.gz] in {', '.join(map(_shown, folders))} "
+            raise FileNotFoundError(f"{DATASETS[name]}: no IDX file {' or '.join(missing)}[.gz] in {', '.join(map(_shown, folders))} "
                                     "and downloading is off (download=False or DLF_OFFLINE=1). Options: use the embedded digits "
                                     "(get_data('embedded') or DLF_DATASET=embedded); allow downloads (unset DLF_OFFLINE, or "
                                     "`make course DOWNLOAD=1`); or copy the IDX files into the first folder.")

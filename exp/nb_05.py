@@ -268,7 +268,8 @@ def load_checkpoint(path, model, optimizer, kind: str = None, check: Callable = 
 def train_model(model, num_epochs: int, train_loader, valid_loader, test_loader, optimizer, device=None,
                 logging_interval: int = 50, loss_func=F.cross_entropy, checkpoint_file=None, resume: bool = False,
                 log: Callable = print) -> dict:
-    "Train `num_epochs`; returns {'minibatch_loss': [...], 'train_acc': [...], 'valid_acc': [...] (%, per epoch), 'test_acc': %}."
+    """Train `num_epochs`; returns {'minibatch_loss': [...], 'train_acc': [...], 'valid_acc': [...] (%, per epoch), 'test_acc': %},
+    the test accuracy only when a `test_loader` is given (None: the test split is not read)."""
     if device is not None: model.to(device)
     device = next(model.parameters()).device
     if resume and checkpoint_file is None: raise ValueError("resume=True needs the checkpoint_file to resume from.")
@@ -290,8 +291,9 @@ def train_model(model, num_epochs: int, train_loader, valid_loader, test_loader,
         history['valid_acc'].append(compute_accuracy(model, valid_loader, device))
         log(f"epoch {epoch + 1:03d}/{num_epochs:03d} | train {history['train_acc'][-1]:.2f}% | valid {history['valid_acc'][-1]:.2f}%")
         if checkpoint is not None: save_checkpoint(checkpoint, model, optimizer, epoch + 1, history, kind='train_model')
-    history['test_acc'] = compute_accuracy(model, test_loader, device)
-    log(f"test accuracy {history['test_acc']:.2f}%")
+    if test_loader is not None:
+        history['test_acc'] = compute_accuracy(model, test_loader, device)
+        log(f"test accuracy {history['test_acc']:.2f}%")
     return history
 
 # %% ../nbs/05_custom_dataloader.ipynb #0d39d106

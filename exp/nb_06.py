@@ -146,20 +146,33 @@ class Learner:
     def fit(self, epochs: int, cbs=()) -> None:
         "Train until `epochs` epochs are done (a resumed run starts after its checkpoint); `cbs` take part in this fit only."
         if epochs < 0: raise ValueError(f"epochs must be >= 0, got {epochs}.")
-        for cb in cbs: self.add_cb(cb)
-        was_training = self.model.training
+        was_training, added, error = self.model.training, [], None
         try:
+            for cb in cbs: self.add_cb(cb); added.append(cb)
             if self.opt is None: self.opt = self.opt_func(self.model.parameters(), lr=self.lr)
             self.opt.zero_grad()
             self.epochs, self.start_epoch = epochs, 0
             def all_epochs():  # self.epoch counts from 0 like any index; histories and logs number epochs from 1
                 for self.epoch in range(self.start_epoch, self.epochs): self._with_events(self.one_epoch, 'epoch')
             self._with_events(all_epochs, 'fit')
-        finally:
-            self.callback('cleanup_fit')
-            self.model.train(was_training)
-            for cb in cbs: self.cbs.remove(cb)
-            self._handlers = {}
+        except BaseException as e: error = e; raise
+        finally: self._cleanup(was_training, added, error)
+
+    def _cleanup(self, was_training: bool, added: list, error) -> None:
+        """Every callback's `cleanup_fit`, the model's mode restored, this fit's callbacks `added` removed — each step
+        even when an earlier one raised; then the first clean-up error is raised, unless the fit's own `error` is."""
+        failed = []
+        for cb in sorted(self.cbs, key=lambda c: c.order):
+            if hasattr(cb, 'cleanup_fit'):
+                try: cb.cleanup_fit(self)
+                except Exception as e: failed.append((cb, e))
+        self.model.train(was_training)
+        for cb in added: self.cbs.remove(cb)
+        self._handlers = {}
+        if not failed: return
+        what = '; '.join(f"{type(cb).__name__}.cleanup_fit raised {type(e).__name__}: {e}" for cb, e in failed)
+        if error is not None: error.add_note(f"while cleaning up after it: {what}")
+        else: raise failed[0][1]
 
 # %% ../nbs/06_training_loops.ipynb #918a9978
 class DeviceCB(Callback):
@@ -350,18 +363,24 @@ class CheckpointCB(Callback):
         except OSError as e:
             raise PermissionError(f"cannot write the checkpoint {self.path} ({e.strerror}): choose a folder you can write to.") from None
         if not self.resume: return
-        here = set(self._states(learn))
-        def same_callbacks(state):
+        here, batches = set(self._states(learn)), n_batches(learn.train_dl)
+        def same_setup(state):
             if set(state['callbacks']) != here:
                 raise CheckpointError(f"{self.path} was saved by a Learner with callbacks that keep state {sorted(state['callbacks'])}; "
                                       f"this one has {sorted(here)}. Nothing was loaded: resume with the same set-up (e.g. the "
                                       "same schedule), or start afresh.")
-        ck = load_checkpoint(self.path, learn.model, learn.opt, kind='learner', check=same_callbacks)
+            saved = state.get('batches_per_epoch')
+            if None not in (saved, batches) and saved != batches:
+                raise CheckpointError(f"{self.path} was saved by a run with {saved} training batches per epoch; this one has "
+                                      f"{batches} (another batch_size or other data), so its schedule and epochs would not "
+                                      "match. Nothing was loaded: resume with the same batch size and data, or start afresh.")
+        ck = load_checkpoint(self.path, learn.model, learn.opt, kind='learner', check=same_setup)
         for name, cb in self._states(learn).items(): cb.load_state_dict(ck['callbacks'][name])
         learn.start_epoch = ck['epoch']
     def after_epoch(self, learn):
         if learn.is_main: save_checkpoint(self.path, learn.model, learn.opt, learn.epoch + 1, getattr(learn, 'history', []),
-                                          kind='learner', callbacks={name: cb.state_dict() for name, cb in self._states(learn).items()})
+                                          kind='learner', batches_per_epoch=n_batches(learn.train_dl),
+                                          callbacks={name: cb.state_dict() for name, cb in self._states(learn).items()})
 
 # %% ../nbs/06_training_loops.ipynb #8101ba80
 class LoggingCB(Callback):
@@ -420,14 +439,16 @@ def train_model(model, num_epochs: int, train_loader, valid_loader, test_loader,
                 logging_interval: int = 50, loss_func=F.cross_entropy, checkpoint_file=None, resume: bool = False,
                 log: Callable = print) -> dict:
     """Lecture 05's `train_model` — STAT453's arguments and result — on the Learner. Returns {'minibatch_loss': [...],
-    'train_acc': [...], 'valid_acc': [...] (%, per epoch), 'test_acc': %}, the test split read once, after training."""
+    'train_acc': [...], 'valid_acc': [...] (%, per epoch), 'test_acc': %}, the test split read once, after training (not at all when `test_loader` is None)."""
     if resume and checkpoint_file is None: raise ValueError("resume=True needs the checkpoint_file to resume from.")
     device = torch.device(device) if device is not None else next(model.parameters()).device
     cbs = [DeviceCB(device), MetricsCB(), TrainAccuracyCB(), LoggingCB(log, every=logging_interval)]
     if checkpoint_file is not None: cbs.append(CheckpointCB(checkpoint_file, resume))
     learn = Learner(model, train_loader, valid_loader, loss_func, opt_func=lambda params, lr: optimizer, cbs=cbs)  # the optimizer given
     learn.fit(num_epochs)
-    test_acc = compute_accuracy(model, test_loader, device)
-    log(f"test accuracy {test_acc:.2f}%")
-    return {'minibatch_loss': learn.batch_losses, 'train_acc': [r['train_acc'] for r in learn.history],
-            'valid_acc': [r['valid_acc'] for r in learn.history], 'test_acc': test_acc}
+    history = {'minibatch_loss': learn.batch_losses, 'train_acc': [r['train_acc'] for r in learn.history],
+               'valid_acc': [r['valid_acc'] for r in learn.history]}
+    if test_loader is not None:
+        history['test_acc'] = compute_accuracy(model, test_loader, device)
+        log(f"test accuracy {history['test_acc']:.2f}%")
+    return history

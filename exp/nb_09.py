@@ -121,12 +121,19 @@ class RandomFlipCB(Callback):
 class ActivationStats:
     """Forward hooks on `modules` that record, for every training batch, the mean, standard deviation and histogram
     (`bins` bins over `hist_range`) of each module's output. Use it as a context manager — `with ActivationStats(...) as
-    stats:` — and the hooks are removed when the block ends, also when it ends with an exception; or call `remove()`."""
+    stats:` — and the hooks are removed when the block ends, also when it ends with an exception; or call `remove()`.
+    Entering it again (`with stats:` once more) puts the hooks back, and the new batches are appended to the records."""
     def __init__(self, modules: Sequence[nn.Module], bins: int = 40, hist_range: tuple = (0.0, 10.0)):
         self.modules, self.bins, self.hist_range = list(modules), bins, hist_range
         if not self.modules: raise ValueError("ActivationStats needs at least one module to watch.")
         self.stats = [SimpleNamespace(means=[], stds=[], hists=[]) for _ in self.modules]
-        self.handles = [m.register_forward_hook(partial(self._record, s)) for m, s in zip(self.modules, self.stats)]
+        self.handles = []
+        self._hook()
+
+    def _hook(self) -> None:
+        "Register the forward hooks (once: a second call while they are on does nothing)."
+        if not self.handles:
+            self.handles = [m.register_forward_hook(partial(self._record, s)) for m, s in zip(self.modules, self.stats)]
 
     def _record(self, s: SimpleNamespace, module: nn.Module, inputs, out: torch.Tensor) -> None:
         if not module.training: return  # validation batches are not recorded
@@ -139,7 +146,7 @@ class ActivationStats:
         for h in self.handles: h.remove()
         self.handles = []
 
-    def __enter__(self): return self
+    def __enter__(self): self._hook(); return self
     def __exit__(self, *exc_info) -> None: self.remove()  # returns None: an exception goes on after the hooks are gone
 
     def plot_stats(self, names: Sequence[str] = None):
@@ -220,3 +227,4 @@ TRAIN_SETTINGS['model'] = Key(str, 'mlp', "the network: mlp (lecture 04's MLP, n
 TRAIN_SETTINGS['channels'] = Key(list, list(CNN_CHANNELS), "model cnn: channels of its conv blocks; the first keeps "
                                  "the image size, each further one halves it (lecture 09)",
                                  rule='of whole numbers >= 1, e.g. [16, 32, 64]', check=_channels_ok)
+ONLY_WITH.update({'channels': ('model', ('cnn',)), 'num_hidden': ('model', ('mlp',))})  # each network's own key

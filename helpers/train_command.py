@@ -10,19 +10,33 @@ module is loaded when the command runs: every lecture adds its settings keys, mo
 lecture 07's `TRAIN_SETTINGS`, `MODELS`, `OPTIMIZERS` and `SETTINGS_CALLBACKS`.
 """
 from __future__ import annotations
-import argparse, logging, os, sys, traceback
+import argparse, logging, os, signal, sys, threading, traceback
 from pathlib import Path
 
 import torch
 import torch.distributed as dist
 
+from exp.nb_00 import env_flag
 from exp.nb_05 import CheckpointError
-from exp.nb_07 import (PLOT_FILES, SettingsError, check_results_folder, load_data, load_settings, resolve_device, run_record,
-                       settings_callbacks, settings_help, setup_logging, start_results_folder, train_from_settings)
+from exp.nb_07 import (PLOT_FILES, ResultsLock, SettingsError, check_results_folder, load_data, load_settings, resolve_device,
+                       run_record, settings_callbacks, settings_help, setup_logging, start_results_folder, train_from_settings)
 
 DIST_TIMEOUT_S = 120  # seconds a process waits to join the group or in one collective, then gives up
 EXIT_STATUS = {0: 'done', 1: 'training failed (the message says why; --resume continues from the last finished epoch)',
-               2: 'the run cannot start: settings, results folder or data (the message says what to do)', 130: 'interrupted'}
+               2: 'the run cannot start: settings, results folder or data (the message says what to do)',
+               130: 'interrupted (Ctrl-C)', 143: 'terminated (SIGTERM: kill, a job scheduler, docker stop)'}
+
+
+class Terminated(KeyboardInterrupt):
+    "SIGTERM arrived (`kill`, a job scheduler, `docker stop`): the command stops as it does on Ctrl-C."
+
+
+def _terminate(signum, frame): raise Terminated()
+
+
+def _stopped(e: KeyboardInterrupt) -> tuple:
+    "The exit status and the words for a run stopped by Ctrl-C or SIGTERM."
+    return (143, 'terminated (SIGTERM)') if isinstance(e, Terminated) else (130, 'interrupted')
 
 
 def newest():
@@ -73,7 +87,16 @@ settings keys (YAML `key: value` lines; example files in the settings/ folder):
 
 def train_command(argv=None) -> int:
     "Run the command with arguments `argv` (default: the command line); returns its exit status (`EXIT_STATUS`)."
-    a, nb10 = parse_args(argv), newest()
+    a = parse_args(argv)
+    if threading.current_thread() is not threading.main_thread(): return _launch(a)
+    before = signal.signal(signal.SIGTERM, _terminate)  # SIGTERM stops the run as Ctrl-C does, with its message
+    try: return _launch(a)
+    finally: signal.signal(signal.SIGTERM, before)
+
+
+def _launch(a) -> int:
+    "The command alone, or as one of torchrun's processes."
+    nb10 = newest()
     if not nb10.launched_by_torchrun(): return _run(a)
     try: nb10.init_distributed(timeout_s=DIST_TIMEOUT_S)  # a process that hangs ends the job instead of stalling it
     except Exception as e:
@@ -88,14 +111,20 @@ def _run(a) -> int:
     "The command in this process: every rank checks settings and data; rank 0 the folder; all agree, then train."
     d, main, n = a.results_path, newest().is_main_process(), newest().world_size()
     who, lines, restart, status, msg = (f"rank {newest().rank()} of {n}: " if n > 1 else ''), [], False, 0, None
+    lock = ResultsLock(d) if main else None  # rank 0 holds it, from the first check of the folder to the last write
     try:
+        _check_environment()
         s = load_settings(a.settings_path)
         settings_callbacks(s, resolve_device(s['device'], str(a.settings_path)))  # the keys that depend on the device
-        if main: restart = check_results_folder(d, run_record(s), a.resume, a.overwrite, a.settings_path)
+        if main:
+            lock.acquire(lines.append)  # no other command can change d from here on
+            restart = check_results_folder(d, run_record(s), a.resume, a.overwrite, a.settings_path)
         data = load_data(s, log=lines.append)
         if main: start_results_folder(d, run_record(s), a.overwrite, a.resume)
     except SettingsError as e: status, msg = 2, f"error: {who}{e}"
-    except KeyboardInterrupt: status, msg = 130, "interrupted before training started; nothing was written."
+    except KeyboardInterrupt as e:
+        status, why = _stopped(e)
+        msg = f"{why} before training started; nothing was written."
     if n > 1:  # every process stops when one cannot start; the first of those says why
         statuses = [torch.zeros(1, dtype=torch.int64) for _ in range(n)]
         dist.all_gather(statuses, torch.tensor([status]))
@@ -103,7 +132,9 @@ def _run(a) -> int:
         status = max(t.item() for t in statuses)
         if failing and failing[0] != newest().rank(): msg = None
     if msg: print(msg, file=sys.stderr)
-    if status: return status
+    if status:
+        if lock: lock.release(started=False)
+        return status
     log = setup_logging(d/'training.log', append=a.resume or restart) if main else _quiet_log()
     try:
         if restart: log.info(f"an earlier start in {d} finished no epoch; starting afresh")
@@ -115,9 +146,10 @@ def _run(a) -> int:
         for line in lines: log.info(line)
         train_from_settings(s, data, d, resume=a.resume, log=log.info, write=main)
         return 0
-    except KeyboardInterrupt:
-        log.info(f"interrupted; {_next_step(d)}")
-        return 130
+    except KeyboardInterrupt as e:
+        status, why = _stopped(e)
+        log.info(f"{why}; {_next_step(d)}")
+        return status
     except CheckpointError as e:
         log.info(f"cannot resume: {e}")
         print(f"error: {who}cannot resume: {e} To train again from the start: --overwrite.", file=sys.stderr)
@@ -133,6 +165,14 @@ def _run(a) -> int:
         return 1
     finally:
         for h in log.handlers[:]: log.removeHandler(h); h.close()
+        if lock: lock.release()
+
+
+def _check_environment() -> None:
+    "The course's switches the command reads from the environment, checked first: a SettingsError for a value it cannot read."
+    for name in ('DLF_QUICK', 'DLF_OFFLINE'):
+        try: env_flag(name)
+        except ValueError as e: raise SettingsError(f"environment variable {e} Or unset it.") from None
 
 
 def _next_step(d: Path) -> str:

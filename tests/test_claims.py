@@ -1,5 +1,5 @@
 """tools/claims.py: every number a lecture's markdown states is shown by a code cell of the lecture (source or output)."""
-import json, time
+import json
 import pytest
 from nbformat import v4
 
@@ -96,7 +96,7 @@ def test_the_command_lists_and_fails(capsys, monkeypatch, tmp_path):
     assert main(['00']) == 0 and capsys.readouterr().out == ''
 
 
-def test_it_reads_every_lecture_fast():
-    t0 = time.perf_counter()
-    for path in lectures([]): unshown(json.loads(path.read_text()), path.name[:2])
-    assert time.perf_counter() - t0 < 2
+def test_it_reads_every_lecture():
+    "Every lecture parses: each unshown number comes with its cell and its text."
+    for path in lectures([]):
+        for i, text in unshown(json.loads(path.read_text()), path.name[:2]): assert isinstance(i, int) and text, (path.name, i)

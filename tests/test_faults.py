@@ -6,7 +6,7 @@ To add a case: write a `setup(tmp, monkeypatch)` that makes the fault and return
 to FAULTS with `run(c)` (raises, or returns a command's exit status), the expected error, `names(c)` (the pieces the
 message must contain) and, if needed, `after(c)` for further checks (the model untouched, a rerun works, ...).
 """
-import shutil
+import gzip, os, shutil
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
@@ -152,10 +152,20 @@ CHECKPOINTS = [
 
 # --- the training command ------------------------------------------------------------------------------------------------
 
+def with_keys(text: str, extra: str) -> str:
+    "Settings `text` with each `key: value` line of `extra` replacing that key's line, or added at the end."
+    lines = text.splitlines()
+    for e in extra.splitlines():
+        at = [i for i, l in enumerate(lines) if l.startswith(e.split(':')[0] + ':')]
+        if at: lines[at[0]] = e
+        else: lines.append(e)
+    return '\n'.join(lines) + '\n'
+
+
 def command_case(extra_settings: str = '', results=None, prepare: Callable = None, flags=()):
     "A setup writing settings s.yaml (quick.yaml + `extra_settings`) and `prepare(c, monkeypatch)`; c.args are the command's."
     def setup(tmp, mp):
-        (tmp/'s.yaml').write_text(QUICK.read_text() + extra_settings)
+        (tmp/'s.yaml').write_text(with_keys(QUICK.read_text(), extra_settings))
         c = SimpleNamespace(settings=tmp/'s.yaml', dir=Path(results) if results else tmp/'r', tmp=tmp)
         if prepare: prepare(c, mp)
         c.args = ['--settings_path', str(c.settings), '--results_path', str(c.dir), *flags]
@@ -208,7 +218,10 @@ def interrupted_run(run_text: str = None, checkpoint: bytes = b'PK\x03\x04 cut o
 def failing_model(exc) -> Callable:
     "A `prepare` making the building of the model — after the checks, the data and the run record — raise `exc`."
     def prepare(c, mp):
-        def fail(s): raise exc
+        build = nb_07.MODELS['mlp']
+        def fail(s):
+            if torch.get_default_device().type == 'meta': return build(s)  # the settings check counts its parameters
+            raise exc
         mp.setitem(nb_07.MODELS, 'mlp', fail)
         c.undo = mp.undo
     return prepare
@@ -228,6 +241,29 @@ def restartable(c):
 
 
 def nothing_created(c): assert not c.dir.exists()
+
+
+def edited_batch_size(c, mp):
+    "A `prepare`: a real run stopped after its epochs (results removed), then run.yaml and the settings edited to batch 16."
+    assert cmd.train_command(['--settings_path', str(c.settings), '--results_path', str(c.dir)]) == 0
+    for f in ('results.yaml', *PLOT_FILES): (c.dir/f).unlink()
+    for f in (c.settings, c.dir/'run.yaml'): f.write_text(f.read_text().replace('batch_size: 32', 'batch_size: 16'))
+
+
+def sigterm(*args, **kwargs): raise cmd.Terminated
+
+
+def held_by_another_run(c, mp):
+    "A `prepare` in which another run (here: a lock held by this process) uses the results folder."
+    c.holder = nb_07.ResultsLock(c.dir)
+    c.holder.acquire(log=lambda m: None)
+
+
+def release_holder(c):
+    "The refused run changed nothing; once the holder releases the folder, the same command runs."
+    assert (c.dir/'.run.lock').read_text().startswith(f'process {os.getpid()} on'), "the refused run touched the lock"
+    c.holder.release()
+    assert cmd.train_command(c.args) == 0
 
 
 COMMAND = [
@@ -271,6 +307,43 @@ COMMAND = [
     Fault('--resume after a start that finished no epoch', command_case(prepare=lambda c, mp: (
           finished_run()(c, mp), [(c.dir/f).unlink() for f in ('results.yaml', 'checkpoint.pt', *PLOT_FILES)]),
           flags=['--resume']), run_command, 2, lambda c: [c.dir, 'finished no epoch', 'without --resume']),
+    # issue 24: settings files, environment, results folder, signals
+    Fault('settings file that is not text', command_case(prepare=lambda c, mp: c.settings.write_bytes(b'\x89PNG\r\n\x1a\n\x00\xff')),
+          run_command, 2, lambda c: [c.settings, 'is not a text file (UTF-8)', 'settings/quick.yaml'], nothing_created),
+    Fault('settings key given twice', command_case(prepare=lambda c, mp: c.settings.write_text(c.settings.read_text() + 'learning_rate: 0.1\n')),
+          run_command, 2,
+          lambda c: [c.settings, "key 'learning_rate' is given twice (lines", 'keep one'], nothing_created),
+    Fault('learning rate too large for a float', command_case('learning_rate: 1e400\n'.replace('learning_rate', 'momentum')),
+          run_command, 2, lambda c: [c.settings, "key 'momentum' must be a number, got '1e400'", 'not a finite number'], nothing_created),
+    Fault('channels with model mlp', command_case('channels: [8, 16]\n'), run_command, 2,
+          lambda c: [c.settings, "key 'channels' is used by model cnn only, not 'mlp'", 'remove it'], nothing_created),
+    Fault('num_hidden with model cnn', command_case('model: cnn\n'), run_command, 2,
+          lambda c: [c.settings, "key 'num_hidden' is used by model mlp only, not 'cnn'"], nothing_created),
+    Fault('a network too large for the memory', command_case('model: cnn\nchannels: [1000000000000]\n', prepare=lambda c, mp:
+          c.settings.write_text(c.settings.read_text().replace('num_hidden: 32\n', ''))), run_command, 2,
+          lambda c: [c.settings, '7,851,000,000,000,010 parameters', 'Make it smaller'], nothing_created),
+    Fault('DLF_QUICK=2', command_case(prepare=lambda c, mp: mp.setenv('DLF_QUICK', '2')), run_command, 2,
+          lambda c: ["DLF_QUICK='2' is not understood", 'use 1 (on) or 0 (off)'], nothing_created),
+    Fault('results path a loop of symbolic links', command_case(prepare=lambda c, mp: c.dir.symlink_to(c.dir)), run_command, 2,
+          lambda c: [f'--results_path {c.dir} is a symbolic link', 'a loop of links', 'Nothing was changed']),
+    Fault('results path a dangling symbolic link', command_case(prepare=lambda c, mp: c.dir.symlink_to(c.tmp/'gone')), run_command, 2,
+          lambda c: [f'--results_path {c.dir} is a symbolic link to {c.tmp/"gone"}, which does not exist']),
+    Fault('results path a file', command_case(prepare=lambda c, mp: c.dir.write_text('notes')), run_command, 2,
+          lambda c: [f'{c.dir} exists and is not a folder']),
+    Fault('a second run on a folder in use', command_case(prepare=held_by_another_run), run_command, 2,
+          lambda c: [c.dir, 'is in use by another run', f'process {os.getpid()} on', 'Wait until it ends'], release_holder),
+    Fault('SIGTERM while training builds its model', command_case(prepare=failing_model(cmd.Terminated())), run_command, 143,
+          lambda c: ['terminated (SIGTERM); no epoch finished', 'run the same command again'], restartable),
+    Fault('SIGTERM while the command loads the data', command_case(prepare=lambda c, mp: mp.setattr(nb_07, 'get_data', sigterm)),
+          run_command, 143, lambda c: ['terminated (SIGTERM) before training started'], nothing_created),
+    Fault('--resume with run.yaml edited to another batch size', command_case(prepare=edited_batch_size, flags=['--resume']),
+          run_command, 1, lambda c: ['cannot resume', c.dir/'checkpoint.pt', 'training batches per epoch', 'same batch size'],
+          lambda c: (c.dir/'results.yaml').exists() and pytest.fail('it trained on')),
+    Fault('gzip file without .gz', command_case('dataset: mnist\n', prepare=mnist_files(lambda raw: (raw/'train-labels-idx1-ubyte').write_bytes(
+          gzip.compress((raw/'train-labels-idx1-ubyte').read_bytes())))), run_command, 2,
+          lambda c: ['train-labels-idx1-ubyte is gzip-compressed', 'rename it to train-labels-idx1-ubyte.gz'], nothing_created),
+    Fault('test labels file missing', command_case('dataset: mnist\n', prepare=mnist_files(lambda raw: (raw/'t10k-labels-idx1-ubyte').unlink())),
+          run_command, 2, lambda c: ['no IDX file t10k-labels-idx1-ubyte[.gz]'], nothing_created),
 ]
 
 
@@ -326,6 +399,49 @@ def train_into(c):
     learn.fit(1)
 
 
+class BrokenCleanup(nb_07.Callback):
+    "A fit-only callback that skips every batch (if it stayed, no later fit would train) and fails to clean up."
+    def before_batch(self, learn): raise nb_07.CancelBatchException()
+    def cleanup_fit(self, learn): raise RuntimeError('cleanup failed')
+
+
+class Closes(nb_07.Callback):
+    "A callback whose clean-up must run even when another's fails."
+    order = 99
+    def __init__(self): self.closed = 0
+    def cleanup_fit(self, learn): self.closed += 1
+
+
+def fit_with_broken_cleanup(c):
+    c.closes = Closes()
+    c.learn.add_cb(c.closes)
+    c.learn.model.eval()
+    c.learn.fit(1, cbs=[BrokenCleanup()])
+
+
+def learner_still_sound(c):
+    "Every other clean-up ran, the mode came back, the fit-only callback is gone: the next fit trains."
+    assert c.closes.closed == 1 and not c.learn.model.training
+    assert not any(isinstance(cb, BrokenCleanup) for cb in c.learn.cbs)
+    before = [p.detach().clone() for p in c.learn.model.parameters()]
+    c.learn.fit(1)
+    assert any(not torch.equal(a, b) for a, b in zip(before, c.learn.model.parameters())), "the next fit trained nothing"
+
+
+def learner_checkpoint(tmp, mp):
+    "A setup with a one-epoch Learner checkpoint ck.pt (batches of 16: 4 per epoch); c.target is the model to resume."
+    torch.manual_seed(0)
+    c = SimpleNamespace(path=tmp/'ck.pt', target=tanh_net())
+    nb_07.Learner(tanh_net(), regression_loader(), loss_func=torch.nn.functional.mse_loss, cbs=[nb_07.CheckpointCB(c.path)]).fit(1)
+    c.before = [p.detach().clone() for p in c.target.parameters()]
+    return c
+
+
+def resume_learner(c, batch_size: int):
+    dl = torch.utils.data.DataLoader(regression_loader().dataset, batch_size=batch_size, shuffle=True)
+    nb_07.Learner(c.target, dl, loss_func=torch.nn.functional.mse_loss, cbs=[nb_07.CheckpointCB(c.path, resume=True)]).fit(2)
+
+
 LEARNER = [
     Fault('train_network checkpoint folder not writable', unwritable_checkpoint, lambda c: nb_07.train_network(
           c.target, torch.nn.functional.mse_loss, regression_loader(), epochs=1, device='cpu', checkpoint_file=c.path, progress=False),
@@ -350,6 +466,11 @@ LEARNER = [
           lambda c: resume_network(c, nan_row=5), FloatingPointError,
           lambda c: ['the loss is nan in epoch 2, training batch', 'NaN or infinite values in the inputs'],
           lambda c: all(p.isfinite().all() for p in c.target.parameters()) or pytest.fail('NaN weights')),
+    Fault('a callback whose cleanup_fit raises', lambda tmp, mp: SimpleNamespace(learn=nb_07.Learner(tanh_net(), regression_loader(),
+          loss_func=torch.nn.functional.mse_loss, cbs=[nb_07.DeviceCB('cpu')])), fit_with_broken_cleanup, RuntimeError,
+          lambda c: ['cleanup failed'], learner_still_sound),
+    Fault('Learner resumed with another batch size', learner_checkpoint, lambda c: resume_learner(c, batch_size=8), CheckpointError,
+          lambda c: [c.path, 'saved by a run with 4 training batches per epoch; this one has 8', 'Nothing was loaded'], target_untouched),
 ]
 
 

@@ -247,6 +247,20 @@ def test_get_dataloaders_honours_every_argument(tmp_path):
 
 # --- train_model ---------------------------------------------------------------------------------------------------------
 
+@pytest.mark.parametrize('module', ['nb_05', 'nb_06'])
+def test_train_model_without_a_test_loader_reads_no_test_split(module, loaders):
+    "test_loader=None (while choosing): the history has no test accuracy; the same seed gives the same training."
+    import importlib
+    tm = importlib.import_module(f'exp.{module}').train_model
+    runs = []
+    for test_loader in (None, loaders[2]):
+        set_all_seeds(0)
+        model, lines = MLP(), []
+        runs.append(tm(model, 1, loaders[0], loaders[1], test_loader, torch.optim.SGD(model.parameters(), lr=0.5), log=lines.append))
+        assert any('test accuracy' in l for l in lines) == (test_loader is not None)
+    assert set(runs[0]) == {'minibatch_loss', 'train_acc', 'valid_acc'} and 'test_acc' in runs[1]
+    assert runs[0]['minibatch_loss'] == runs[1]['minibatch_loss']
+
 def test_train_model_history_and_log(loaders):
     lines = []
     set_all_seeds(0)

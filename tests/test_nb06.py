@@ -215,7 +215,7 @@ def test_checkpoint_contents(tmp_path):
     train_network(net(), F.mse_loss, train_dl, test_dl, epochs=2, lr=0.1, device='cpu', progress=False, checkpoint_file=ck,
                   lr_schedule=lambda o: lr_scheduler.StepLR(o, 1, 0.5))
     state = torch.load(ck, weights_only=True)
-    assert sorted(state) == ['callbacks', 'cuda_rng_states', 'epoch', 'history', 'kind', 'model', 'optimizer', 'optimizer_class',
+    assert sorted(state) == ['batches_per_epoch', 'callbacks', 'cuda_rng_states', 'epoch', 'history', 'kind', 'model', 'optimizer', 'optimizer_class',
                              'sha256', 'torch_rng_state']
     assert sorted(state['callbacks']) == ['MetricsCB', 'ScheduleCB']  # the Learner's stateful callbacks
     assert state['epoch'] == 2 and len(state['history']) == 2 and state['callbacks']['ScheduleCB']['last_epoch'] == 2

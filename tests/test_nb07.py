@@ -47,7 +47,8 @@ def test_defaults_filled_and_types():
     ("num_epochs: true\nbatch_size: 32\nlearning_rate: 0.1\n", ["key 'num_epochs' must be an integer, got True"]),
     ("num_epochs: 2\nbatch_size: 32\nlearning_rate: 1e-3\n", ["key 'learning_rate' must be a number, got '1e-3'", 'reads 1e-3 as text', 'write 0.001)']),
     ("num_epochs: 2\nbatch_size: 32\nlearning_rate: 1.0e3\n", ["got '1.0e3'", 'an exponent its sign', 'write 1000.0)']),
-    ("num_epochs: 2\nbatch_size: 32\nlearning_rate: nan\n", ["got 'nan'. Allowed: a number > 0"]),  # text, and no hint: no digits
+    ("num_epochs: 2\nbatch_size: 32\nlearning_rate: nan\n", ["got 'nan' (as a number it is nan: not a finite number). Allowed: a number > 0"]),
+    ("num_epochs: 2\nbatch_size: 32\nlearning_rate: 1e400\n", ["got '1e400' (as a number it is inf: not a finite number)"]),  # no '.inf' advice
     ("num_epochs: 2\nbatch_size: -32\nlearning_rate: 0.1\n", ["key 'batch_size' cannot be -32", 'Allowed: an integer >= 1']),
     ("num_epochs: 0\nbatch_size: 32\nlearning_rate: 0.1\n", ["key 'num_epochs' cannot be 0"]),
     ("num_epochs: 2\nbatch_size: 32\nlearning_rate: 0\n", ["key 'learning_rate' cannot be 0.0", 'Allowed: a number > 0']),
@@ -132,7 +133,7 @@ def test_lecture_07_alone_knows_only_its_own_keys_and_names():
              "nb_07.OPTIMIZERS['sgd']({}) is __import__('torch').optim.SGD, list(nb_07.SETTINGS_CALLBACKS))")
     out = subprocess.run([sys.executable, '-c', probe], cwd=REPO, capture_output=True, text=True, check=True).stdout
     assert out.strip() == ("['dataset', 'num_epochs', 'batch_size', 'learning_rate', 'optimizer', 'model', 'num_hidden', 'seed', "
-                           "'logging_interval', 'averaging_iterations', 'device'] ['mlp'] ['sgd'] True []")
+                           "'logging_interval', 'averaging_iterations', 'device', 'evaluate_test'] ['mlp'] ['sgd'] True []")
 
 
 def test_optimizers_of_the_settings_are_lecture_08s():
@@ -196,6 +197,39 @@ def test_train_from_settings(tmp_path):
     assert lines[0] == 'settings: ' + ', '.join(f'{k}={v}' for k, v in s.items())
     assert f"test accuracy {r['test_acc']:.2f}%" in lines and lines[-1].startswith('wrote results.yaml')
 
+
+
+def test_settings_written_with_every_default_load_back(tmp_path):
+    "run.yaml and lecture 10 write settings with every default filled in: a key another choice uses keeps its default, and loads."
+    s = load_settings(SETTINGS/'quick.yaml')
+    save_yaml(s, tmp_path/'full.yaml')
+    assert load_settings(tmp_path/'full.yaml') == s and s['model'] == 'mlp' and 'channels' in s
+
+
+def test_a_trial_run_never_loads_the_test_split(tmp_path, monkeypatch):
+    "`evaluate_test: false`: get_test_data is not called, the results hold no test accuracy, and the training is the same."
+    s = load_settings(SETTINGS/'quick.yaml')
+    (tmp_path/'full').mkdir(); (tmp_path/'trial').mkdir()
+    full = train_from_settings(s, load_data(s, lambda m: None), tmp_path/'full', log=lambda m: None)
+    def no_test(*a, **k): raise AssertionError("a trial run read the test split")
+    monkeypatch.setattr(nb_07, 'get_test_data', no_test)
+    trial_s, lines = dict(s, evaluate_test=False), []
+    data = load_data(trial_s, lines.append)
+    assert data.test_dl is None and 'test' not in data.sizes and any('test not loaded (evaluate_test: false)' in l for l in lines)
+    trial = train_from_settings(trial_s, data, tmp_path/'trial', log=lines.append)
+    assert 'test_acc' not in trial and 'test_acc' not in yaml.safe_load((tmp_path/'trial'/'results.yaml').read_text())
+    assert not any(l.startswith('test accuracy') for l in lines)
+    assert trial['minibatch_loss'] == full['minibatch_loss'] and trial['history'][-1]['valid_acc'] == full['history'][-1]['valid_acc']
+    with pytest.raises(ValueError, match='holds no test split'):  # test wanted, but the data was loaded without it
+        train_from_settings(s, data, tmp_path/'trial', log=lambda m: None, write=False)
+
+
+@pytest.mark.parametrize('value, ok', [('false', False), ('true', True), ('no', False), ('1', None), ("'false'", None)])
+def test_evaluate_test_is_true_or_false(tmp_path, value, ok):
+    fn = write(tmp_path, f"num_epochs: 2\nbatch_size: 32\nlearning_rate: 0.1\nevaluate_test: {value}\n")
+    if ok is None:
+        with pytest.raises(SettingsError, match="key 'evaluate_test' must be true or false"): load_settings(fn)
+    else: assert load_settings(fn)['evaluate_test'] is ok
 
 @pytest.mark.parametrize('schedule', ['one_cycle', 'cosine'])
 def test_the_settings_schedule_is_torchs_step_for_step(schedule, tmp_path):

@@ -295,3 +295,26 @@ def test_lr_find_stops_when_the_loss_diverges_and_leaves_no_optimizer_behind():
 def test_lr_finder_arguments_are_checked():
     with pytest.raises(ValueError, match='0 < start_lr < end_lr'): LRFinderCB(1.0, 0.1)
     with pytest.raises(ValueError, match='num_it must be at least 2'): LRFinderCB(num_it=1)
+
+
+def test_lr_find_on_a_model_that_is_nan_whatever_the_rate():
+    "The first loss comes before any step: no learning rate can help, and the message says to look at model and data."
+    torch.manual_seed(0)
+    model = MLP()
+    with torch.no_grad(): model.hidden.bias.fill_(float('nan'))
+    learn = Learner(model, *loaders(), F.cross_entropy, opt_func=sgd, cbs=[DeviceCB('cpu')])
+    with pytest.raises(ValueError, match='before any step, is not finite') as e: lr_find(learn, plot=False)
+    assert 'a lower start_lr cannot help' in str(e.value)
+
+
+def test_lr_find_warns_when_the_sweep_stops_at_once():
+    "A sweep that diverges after a step or two suggests from almost nothing: it warns and says what to do."
+    torch.manual_seed(0)
+    learn = Learner(MLP(), *loaders(), F.cross_entropy, opt_func=sgd, cbs=[DeviceCB('cpu')])
+    with pytest.warns(UserWarning, match='rests on too little. Lower start_lr'):
+        found = lr_find(learn, start_lr=1e3, end_lr=1e9, num_it=50, plot=False)
+    assert len(found.losses) < 10
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')  # a sweep that falls before it rises: no warning
+        lr_find(learn, start_lr=1e-3, end_lr=1e2, num_it=60, plot=False)

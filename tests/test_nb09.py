@@ -250,3 +250,16 @@ def test_random_flip_flips_training_batches_only():
     flipped = (learn.xb != before).flatten(1).any(1).float().mean().item()
     assert 0.45 < flipped < 0.55
     with pytest.raises(ValueError, match='probability'): RandomFlipCB(1.5)
+
+
+def test_activation_stats_entered_again_records_again():
+    "Re-running `with stats: learn.fit(1)` puts the hooks back; the new batches are appended."
+    model = nn.Sequential(nn.Linear(4, 4), nn.ReLU())
+    stats = ActivationStats([model[0]])
+    for n in (1, 2):
+        with stats: model(torch.randn(3, 4))
+        assert len(stats.stats[0].means) == n and stats.handles == []
+    model(torch.randn(3, 4))
+    assert len(stats.stats[0].means) == 2, "outside the block nothing is recorded"
+    with stats, stats: model(torch.randn(3, 4))  # entered twice at once: one set of hooks
+    assert len(stats.stats[0].means) == 3

@@ -225,7 +225,7 @@ def test_quick_run_with_a_cnn(tmp_path, capsys):
     import torch
     s = tmp_path/'cnn.yaml'
     assert 'learning_rate: 0.5\n' in QUICK.read_text()
-    s.write_text(QUICK.read_text().replace('learning_rate: 0.5', 'learning_rate: 0.01') +
+    s.write_text(QUICK.read_text().replace('learning_rate: 0.5', 'learning_rate: 0.01').replace('num_hidden: 32\n', '') +
                  'model: cnn\nchannels: [4, 8]\noptimizer: adamw\nschedule: one_cycle\n')
     rc, out, err = run(capsys, '--settings_path', s, '--results_path', tmp_path/'r')
     assert rc == 0 and err == '', err
@@ -235,3 +235,79 @@ def test_quick_run_with_a_cnn(tmp_path, capsys):
     weights = torch.load(tmp_path/'r'/'checkpoint.pt', weights_only=False)['model']
     assert [tuple(w.shape) for k, w in weights.items() if w.ndim == 4] == [(4, 1, 3, 3), (8, 4, 3, 3)]
     assert 0 <= res['test_acc'] <= 100 and len(res['history']) == res['run']['num_epochs']
+
+
+def _command(fn, d, *extra, env=None):
+    return subprocess.Popen([sys.executable, '-m', 'helpers.train', '--settings_path', str(fn), '--results_path', str(d), *extra],
+                            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for(path, p, seconds=240):
+    deadline = time.monotonic() + seconds
+    while not path.exists() and p.poll() is None and time.monotonic() < deadline: time.sleep(0.002)
+    assert path.exists(), f"{path} never appeared (status {p.poll()})"
+
+
+@pytest.fixture
+def slow_settings(tmp_path):
+    "Normal mode (quick mode caps the epochs at 2), 4 epochs on the embedded digits: a few seconds, long enough to catch."
+    fn = tmp_path/'s.yaml'
+    fn.write_text("num_epochs: 4\nbatch_size: 32\nlearning_rate: 0.2\nnum_hidden: 32\nlogging_interval: 1000\ndevice: cpu\n")
+    return fn, dict(os.environ, DLF_QUICK='0', DLF_DATASET='embedded', DLF_OFFLINE='1', OMP_NUM_THREADS='1', MPLBACKEND='Agg')
+
+
+def test_a_second_run_on_a_folder_in_use_is_refused_and_the_first_is_kept(tmp_path, slow_settings):
+    fn, env = slow_settings
+    fn.write_text(fn.read_text().replace('num_epochs: 4', 'num_epochs: 300'))  # still running when the second one starts
+    d = tmp_path/'r'
+    first = _command(fn, d, env=env)
+    _wait_for(d/'run.yaml', first)  # the first run holds the folder: it has checked it and recorded itself
+    second = subprocess.run([sys.executable, '-m', 'helpers.train', '--settings_path', str(fn), '--results_path', str(d), '--overwrite'],
+                            cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert first.poll() is None, "the first run ended before the second started: make it longer"
+    first.send_signal(signal.SIGTERM)
+    out, err = first.communicate(timeout=120)
+    assert second.returncode == 2 and f'is in use by another run: process {first.pid} on' in second.stderr, second.stderr
+    assert 'Traceback' not in second.stderr + err and first.returncode == 143
+    log = (d/'training.log').read_text()
+    assert log.count('training: settings') == 1 and 'terminated (SIGTERM)' in log  # one run's log, whole
+    assert yaml.safe_load((d/'run.yaml').read_text())['settings']['num_epochs'] == 300
+    assert not (d/'.run.lock').exists(), "a run that ended leaves no lock file"
+
+
+def test_a_killed_run_leaves_no_lock_behind(tmp_path, slow_settings):
+    "kill -9 cannot release anything; the system frees the lock, and --resume takes it over and says so."
+    fn, env = slow_settings
+    d = tmp_path/'r'
+    p = _command(fn, d, env=env)
+    _wait_for(d/'checkpoint.pt', p)
+    p.send_signal(signal.SIGKILL); p.wait()
+    assert p.returncode == -signal.SIGKILL, "the run ended before it could be killed"
+    assert (d/'.run.lock').read_text().startswith(f'process {p.pid} on')  # the file still names the killed run
+    resumed = subprocess.run([sys.executable, '-m', 'helpers.train', '--settings_path', str(fn), '--results_path', str(d), '--resume'],
+                             cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f'the lock of a run that ended without releasing it (process {p.pid} on' in resumed.stdout
+    assert 'taken over' in (d/'training.log').read_text() and not (d/'.run.lock').exists()
+
+
+def test_sigterm_stops_like_ctrl_c_and_the_run_resumes(tmp_path, slow_settings):
+    fn, env = slow_settings
+    d = tmp_path/'r'
+    p = _command(fn, d, env=env)
+    _wait_for(d/'checkpoint.pt', p)
+    p.send_signal(signal.SIGTERM)
+    out, err = p.communicate(timeout=120)
+    assert p.returncode == 143, (p.returncode, err)
+    assert 'terminated (SIGTERM); continue with --resume' in out and 'Traceback' not in out + err
+    assert 'terminated (SIGTERM); continue with --resume' in (d/'training.log').read_text()
+    resumed = subprocess.run([sys.executable, '-m', 'helpers.train', '--settings_path', str(fn), '--results_path', str(d), '--resume'],
+                             cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0 and (d/'results.yaml').is_file(), resumed.stderr
+
+
+def test_sigterm_handler_is_the_callers_again_afterwards(tmp_path):
+    "train_command called from Python (a notebook) puts back the SIGTERM handler it found."
+    before = signal.getsignal(signal.SIGTERM)
+    assert cmd.train_command(['--settings_path', str(QUICK), '--results_path', str(tmp_path/'r')]) == 0
+    assert signal.getsignal(signal.SIGTERM) is before

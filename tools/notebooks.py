@@ -173,21 +173,56 @@ TEST_SPLIT_READERS = ('get_test_data',)  # the only functions that hand out a te
 _TEST_READ = re.compile(r'\b(?:' + '|'.join(TEST_SPLIT_READERS) + r')\s*\(|\bidx_digits\([^)]*train\s*=\s*False'
                         r'''|\bembedded_split\([^)]*\)\s*\[\s*['"]test['"]'''
                         r'|\btest_ds\s*\[')  # indexing a lecture's own test split (lecture 06's `test_ds`)
+# A variable that holds a test split: `test_dl`, `test_ds`, `x_test`, `fy_test`, `data.test_dl`, ... Using one (not
+# defining it, not `len(...)` of it) reads the test split.
+TEST_SPLIT_NAME = re.compile(r'^(?:test_(?:dl|ds|loader|data|x|y|images|labels)|[a-z]*[xy]_test)$')
+# The training command (lecture 07) reads the test split after training unless its settings say `evaluate_test: false`.
+_COMMAND_LAUNCH = re.compile(r'-m\s+helpers\.train\b|[\'"]helpers\.train[\'"]|\btrain_command\s*\(|\bdlf-train\b')
+_NO_TEST = re.compile(r'evaluate_test[\'"]?\s*[:=]\s*(?:False|false)\b')
 # Calls that train or choose: none may run after the test split was read.
 TRAIN_OR_CHOOSE = {'fit', 'train', 'train_scratch', 'train_epoch', 'train_model', 'train_network', 'backward', 'step',
                    'max', 'min', 'argmax', 'argmin', 'idxmax', 'idxmin', 'sorted', 'nlargest', 'nsmallest'}
 
 
+def _python(src: str) -> str:
+    "`src` without IPython magics and shell lines (`x = !cmd` becomes `x = None`), so that `ast` can parse it."
+    lines = [l for l in src.splitlines() if not l.lstrip().startswith(('%', '!'))]
+    return '\n'.join(re.sub(r'^(\s*[\w, ]+=\s*)!.*$', r'\1None', l) for l in lines)
+
+
 def _called_names(src: str) -> set[str]:
     "Names of the functions and methods `src` calls (IPython magics and shell lines are skipped)."
-    code = '\n'.join(l for l in src.splitlines() if not l.lstrip().startswith(('%', '!')))
     return {n.func.id if isinstance(n.func, ast.Name) else n.func.attr
-            for n in ast.walk(ast.parse(code)) if isinstance(n, ast.Call) and isinstance(n.func, (ast.Name, ast.Attribute))}
+            for n in ast.walk(ast.parse(_python(src))) if isinstance(n, ast.Call) and isinstance(n.func, (ast.Name, ast.Attribute))}
+
+
+def _uses_test_variable(node) -> bool:
+    """Whether `node` uses a variable holding a test split (`TEST_SPLIT_NAME`, also as `x.test_dl`) outside definitions
+    (`def`, `lambda`) and `len(...)`, or passes a test loader to `train_model` (its 5th argument; `*loaders` counts)."""
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)): return False
+    if isinstance(node, ast.Call):
+        name = getattr(node.func, 'id', getattr(node.func, 'attr', None))
+        if name == 'len': return False
+        if name == 'train_model' and (any(isinstance(a, ast.Starred) for a in node.args[:5]) or
+                                      (len(node.args) >= 5 and not (isinstance(node.args[4], ast.Constant) and node.args[4].value is None))):
+            return True
+    name = node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else None
+    if name and isinstance(node.ctx, ast.Load) and TEST_SPLIT_NAME.match(name): return True
+    return any(_uses_test_variable(c) for c in ast.iter_child_nodes(node))
+
+
+def reads_test_split(src: str) -> bool:
+    """Whether code cell `src` reads a test split: a reader call (`_TEST_READ`), a test-split variable used
+    (`_uses_test_variable`), or a run of the training command without `evaluate_test: false` in the cell."""
+    launches = [l for l in src.splitlines() if _COMMAND_LAUNCH.search(l) and '--help' not in l
+                and not l.lstrip().startswith(('#', 'from ', 'import '))]
+    return bool(_TEST_READ.search(src) or _uses_test_variable(ast.parse(_python(src))) or (launches and not _NO_TEST.search(src)))
 
 
 def split_rule_violations(nb) -> list[str]:
-    """How lecture `nb` breaks the splits rule: the test split is read by at most one code cell (outside `#| export`
-    definitions), in the last section before `## Summary`, and no cell after it trains or chooses (`TRAIN_OR_CHOOSE`)."""
+    """How lecture `nb` breaks the splits rule: the test split is read (`reads_test_split`: directly, through a variable
+    holding it, or by a training-command run) by at most one code cell (outside `#| export` definitions), in the last
+    section before `## Summary`, and no cell after it trains or chooses (`TRAIN_OR_CHOOSE`)."""
     cells, problems, section, summary = nb.cells, [], None, None
     sections, reads = {}, []
     for i, c in enumerate(cells):
@@ -196,7 +231,7 @@ def split_rule_violations(nb) -> list[str]:
                 if line.startswith('## '):
                     section = line[3:].strip()
                     if section.lower().startswith('summary') and summary is None: summary = i
-        elif not c.source.lstrip().startswith('#| export') and _TEST_READ.search(c.source): reads.append(i)
+        elif not c.source.lstrip().startswith('#| export') and reads_test_split(c.source): reads.append(i)
         sections[i] = section
     if not reads: return []
     if len(reads) > 1: problems.append(f"{', '.join(cell_ref(nb, i) for i in reads)} read the test split: read it once")
