@@ -147,6 +147,8 @@ def get_data(dataset: str = None, root=None, download: bool = None, log: Callabl
     else:
         x, y = idx_digits(name, train=True, root=root, download=download)
         n_valid = len(x) // 6
+        if n_valid == 0: raise ValueError(f"{DATASETS[name]}: the training files hold {len(x)} image(s), too few to keep a "
+                                          "sixth for validation (at least 6 are needed): they are damaged or not the data set's.")
         xt, yt, xv, yv = x[:-n_valid], y[:-n_valid], x[-n_valid:], y[-n_valid:]
     nt, nv = budget(len(xt), 'train_size'), budget(len(xv), 'valid_size')
     _report(name, f"train {nt:,}, valid {nv:,}", log)

@@ -69,6 +69,10 @@ class Dataset:
     "Inputs `x` and targets `y` side by side; `ds[i]` is `(x[i], y[i])` for an int, a slice or an index tensor."
     def __init__(self, x, y):
         if len(x) != len(y): raise ValueError(f"Dataset needs as many targets as inputs: got {len(x)} inputs and {len(y)} targets.")
+        for name, t in (('x', x), ('y', y)):
+            if not isinstance(t, torch.Tensor):
+                raise TypeError(f"Dataset needs tensors; {name} is a {type(t).__module__}.{type(t).__name__}: convert it, e.g. "
+                                f"torch.as_tensor({name}, dtype=torch.float32) (inputs) or torch.as_tensor({name}) (labels).")
         self.x, self.y = x, y
     def __len__(self): return len(self.x)
     def __getitem__(self, i):
@@ -95,7 +99,8 @@ class DataLoader:
     Without `collate_fn` each batch is one indexing of `ds` (by an index tensor, or a slice when in order): no per-item
     work. With it, items are fetched one by one and joined by `collate_fn`."""
     def __init__(self, ds, bs: int = 64, shuffle: bool = False, drop_last: bool = False, collate_fn=None):
-        if bs < 1: raise ValueError(f"batch size must be at least 1, got {bs}.")
+        if isinstance(bs, bool) or not isinstance(bs, int) or bs < 1:
+            raise ValueError(f"batch size must be a whole number >= 1, got {bs!r} (e.g. len(ds) // 10, not len(ds) / 10).")
         self.dataset, self.bs, self.drop_last, self.collate_fn = ds, bs, drop_last, collate_fn
         self.sampler = Sampler(ds, shuffle)
     def __len__(self):

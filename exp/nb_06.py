@@ -76,6 +76,7 @@ class CancelFitException(Exception): "Raised by a callback: end `fit` now (the e
 class Callback:
     "Base class of the Learner's callbacks: define a method named after an event, taking the Learner; lower `order` runs first."
     order = 0
+    single = False  # True: a Learner takes at most one callback of this class (two would both record the history)
 
 EVENTS = ('before_fit', 'before_epoch', 'before_train', 'before_batch', 'after_pred', 'after_loss', 'after_backward',
           'after_step', 'after_batch', 'after_train', 'before_validate', 'after_validate', 'after_epoch', 'after_fit',
@@ -91,10 +92,16 @@ class Learner:
     over the processes)."""
     def __init__(self, model: nn.Module, train_dl, valid_dl=None, loss_func: Callable = F.cross_entropy,
                  opt_func: Callable = torch.optim.SGD, lr: float = 0.1, cbs=()):
+        if isinstance(loss_func, type):
+            raise TypeError(f"loss_func is the class {loss_func.__name__}, not a loss: pass an instance, "
+                            f"{loss_func.__name__}(), or a function such as F.cross_entropy.")
+        if isinstance(opt_func, torch.optim.Optimizer):
+            raise TypeError(f"opt_func is an optimizer ({type(opt_func).__name__}), not a function that makes one: pass "
+                            f"opt_func=torch.optim.{type(opt_func).__name__} and lr=..., or opt_func=lambda params, lr: my_optimizer.")
         self.model, self.train_dl, self.valid_dl, self.loss_func = model, train_dl, valid_dl, loss_func
         self.opt_func, self.lr, self.opt, self.cbs, self._handlers = opt_func, lr, None, [], {}
         self.is_main, self.reduce = True, None
-        for cb in cbs: self.add_cb(cb)
+        for cb in ([cbs] if isinstance(cbs, Callback) else cbs): self.add_cb(cb)
 
     def add_cb(self, cb: Callback):
         "Add callback `cb` (a `Callback` instance); returns the Learner."
@@ -102,6 +109,10 @@ class Learner:
         unknown = [m for m in dir(cb) if (m.startswith(('before_', 'after_', 'cleanup_'))) and m not in EVENTS]
         if unknown: raise AttributeError(f"{type(cb).__name__} has method(s) {unknown} named like events but no such event "
                                          f"exists (a typo?). Events: {', '.join(EVENTS)}.")
+        if any(c is cb for c in self.cbs): raise ValueError(f"this {type(cb).__name__} is already one of the Learner's callbacks.")
+        if cb.single and any(type(c) is type(cb) for c in self.cbs):
+            raise ValueError(f"the Learner already has a {type(cb).__name__}, and two would both record: give the one "
+                             "it has the options you want, or remove it first (learn.cbs).")
         self.cbs.append(cb); self._handlers = {}
         return self
 
@@ -145,11 +156,13 @@ class Learner:
 
     def fit(self, epochs: int, cbs=()) -> None:
         "Train until `epochs` epochs are done (a resumed run starts after its checkpoint); `cbs` take part in this fit only."
-        if epochs < 0: raise ValueError(f"epochs must be >= 0, got {epochs}.")
+        if isinstance(epochs, bool) or not hasattr(epochs, '__index__') or epochs < 0:  # whole numbers, NumPy's too
+            raise ValueError(f"epochs must be a whole number >= 0, got {epochs!r}.")
         was_training, added, error = self.model.training, [], None
         try:
             for cb in cbs: self.add_cb(cb); added.append(cb)
             if self.opt is None: self.opt = self.opt_func(self.model.parameters(), lr=self.lr)
+            self._check_optimizer()
             self.opt.zero_grad()
             self.epochs, self.start_epoch = epochs, 0
             def all_epochs():  # self.epoch counts from 0 like any index; histories and logs number epochs from 1
@@ -157,6 +170,13 @@ class Learner:
             self._with_events(all_epochs, 'fit')
         except BaseException as e: error = e; raise
         finally: self._cleanup(was_training, added, error)
+
+    def _check_optimizer(self) -> None:
+        "A ValueError when the optimizer holds none of the model's parameters: its steps would change another model."
+        mine, theirs = {id(p) for p in self.model.parameters()}, [p for g in self.opt.param_groups for p in g['params']]
+        if theirs and not any(id(p) in mine for p in theirs):
+            raise ValueError(f"the optimizer's parameters are not this model's (none of its {len(theirs)} tensors is): "
+                             "build the optimizer on model.parameters() after making the model (was the model cell run again?).")
 
     def _cleanup(self, was_training: bool, added: list, error) -> None:
         """Every callback's `cleanup_fit`, the model's mode restored, this fit's callbacks `added` removed — each step
@@ -171,14 +191,20 @@ class Learner:
         self._handlers = {}
         if not failed: return
         what = '; '.join(f"{type(cb).__name__}.cleanup_fit raised {type(e).__name__}: {e}" for cb, e in failed)
-        if error is not None: error.add_note(f"while cleaning up after it: {what}")
-        else: raise failed[0][1]
+        if error is None: raise failed[0][1]
+        if hasattr(error, 'add_note'): error.add_note(f"while cleaning up after it: {what}")  # Python >= 3.11
+        else: logging.getLogger(__name__).error(f"while cleaning up after {type(error).__name__}: {what}")
 
 # %% ../nbs/06_training_loops.ipynb #918a9978
 class DeviceCB(Callback):
     "Moves the model to `device` (default: `default_device()`) before fit, and every batch with it (`to_device`)."
     order = -10
-    def __init__(self, device=None): self.device = torch.device(device) if device is not None else default_device()
+    def __init__(self, device=None):
+        self.device = torch.device(device) if device is not None else default_device()
+        here = {'cuda': torch.cuda.is_available(), 'mps': torch.backends.mps.is_available()}
+        if not here.get(self.device.type, True):
+            raise RuntimeError(f"DeviceCB({str(device)!r}): this machine has no {self.device.type.upper()} device; use "
+                               f"DeviceCB() (the best device here: {default_device()}) or DeviceCB('cpu').")
     def before_fit(self, learn): learn.model.to(self.device)
     def before_batch(self, learn): learn.xb, learn.yb = to_device((learn.xb, learn.yb), self.device)
 
@@ -207,7 +233,7 @@ class MetricsCB(Callback):
     accuracy is in percent; each `score_funcs` entry `name: f(y_true, y_pred)` (NumPy arrays, e.g. scikit-learn's
     metrics) adds `train_<name>` and `valid_<name>`. Training figures are measured during the training pass, as the
     model changes. Each pass's sums go through `learn.reduce` once, when it is set (several processes: lecture 10)."""
-    order = 0
+    order, single = 0, True
     def __init__(self, accuracy: bool = True, score_funcs: dict = None):
         if score_funcs is not None and not isinstance(score_funcs, dict):
             raise TypeError(f"score_funcs must be a dict {{name: f(y_true, y_pred)}}, not {type(score_funcs).__name__}.")
@@ -223,10 +249,17 @@ class MetricsCB(Callback):
     before_train = before_validate = _reset
     def before_batch(self, learn):
         if learn.training: self.lrs.append(learn.opt.param_groups[0]['lr'])
+    def after_cancel_batch(self, learn):  # a skipped batch records no loss, so no learning rate either
+        if learn.training and len(self.lrs) > len(self.losses): self.lrs.pop()
     def after_batch(self, learn):  # tensors only: nothing here waits for the device
         self.losses.append(learn.loss.detach()); self.sizes.append(len(learn.yb))
-        if self.accuracy: self.guesses.append(learn.preds.argmax(dim=1)); self.targets.append(learn.yb)
-        if self.score_funcs: self.ys.append(learn.yb.detach().cpu()); self.outs.append(learn.preds.detach().cpu())
+        if self.accuracy:
+            if not self.guesses and not (learn.preds.ndim == 2 and learn.preds.shape[1] >= 2 and not learn.yb.is_floating_point()):
+                raise ValueError(f"MetricsCB's accuracy needs class scores (N × classes) and integer targets; got outputs "
+                                 f"{' × '.join(map(str, learn.preds.shape))} and {learn.yb.dtype} targets: for regression "
+                                 "use MetricsCB(accuracy=False).")
+            self.guesses.append(learn.preds.argmax(dim=1)); self.targets.append(learn.yb)
+        if self.score_funcs: self.ys.append(learn.yb.detach().cpu()); self.outs.append(learn.preds.detach().float().cpu())  # float: NumPy has no bfloat16
     def _summary(self, split: str) -> dict:
         "The pass's figures from each batch's loss × size and size and the correct predictions, reduced once."
         if not self.sizes: raise ValueError(f"the {split} loader yielded no batches.")
@@ -317,14 +350,23 @@ class ScheduleCB(Callback):
 # %% ../nbs/06_training_loops.ipynb #3ee78d19
 class EarlyStoppingCB(Callback):
     """Ends `fit` once history column `monitor` has not improved by more than `min_delta` for `patience` epochs
-    (`mode`: 'min' or 'max'); with `restore_best` the model gets the weights of its best epoch back at the end."""
+    (`mode`: 'min' or 'max'; by default 'min' for a loss, 'max' for an accuracy, and any other column must say); with
+    `restore_best` the model gets the weights of its best epoch back at the end."""
     order = 20
-    def __init__(self, monitor: str = 'valid_loss', mode: str = 'min', patience: int = 3, min_delta: float = 0.0,
+    def __init__(self, monitor: str = 'valid_loss', mode: str = None, patience: int = 3, min_delta: float = 0.0,
                  restore_best: bool = True):
+        if mode is None:
+            mode = 'min' if monitor.endswith('loss') else 'max' if monitor.endswith('_acc') else None
+            if mode is None: raise ValueError(f"EarlyStoppingCB cannot tell whether {monitor!r} improves downwards or upwards: "
+                                              "pass mode='min' (e.g. an error) or mode='max' (e.g. a score).")
         if mode not in ('min', 'max'): raise ValueError(f"mode must be 'min' or 'max', not {mode!r}.")
         if patience < 1: raise ValueError(f"patience must be at least 1 epoch, got {patience}.")
         self.monitor, self.mode, self.patience, self.min_delta, self.restore_best = monitor, mode, patience, min_delta, restore_best
-    def before_fit(self, learn): self.best, self.best_epoch, self.wait, self.best_state = None, None, 0, None
+    def before_fit(self, learn):
+        if self.monitor.startswith('valid_') and learn.valid_dl is None:
+            raise ValueError(f"EarlyStoppingCB monitors {self.monitor!r}, which needs validation data: give the Learner a "
+                             "valid_dl, or monitor a train_ column.")
+        self.best, self.best_epoch, self.wait, self.best_state = None, None, 0, None
     def before_epoch(self, learn):
         if self.wait >= self.patience:
             raise CancelFitException(f"early stopping: {self.monitor} has not improved for {self.wait} epochs; "
@@ -359,6 +401,7 @@ class CheckpointCB(Callback):
     def __init__(self, path, resume: bool = False): self.path, self.resume = Path(path), resume
     def _states(self, learn) -> dict: return {type(cb).__name__: cb for cb in learn.cbs if hasattr(cb, 'state_dict')}
     def before_fit(self, learn):
+        if self.path.is_dir(): raise IsADirectoryError(f"the checkpoint path {self.path} is a folder: give a file name, e.g. {self.path/'checkpoint.pt'}.")
         try: probe_writable(self.path.parent)
         except OSError as e:
             raise PermissionError(f"cannot write the checkpoint {self.path} ({e.strerror}): choose a folder you can write to.") from None
@@ -369,6 +412,9 @@ class CheckpointCB(Callback):
                 raise CheckpointError(f"{self.path} was saved by a Learner with callbacks that keep state {sorted(state['callbacks'])}; "
                                       f"this one has {sorted(here)}. Nothing was loaded: resume with the same set-up (e.g. the "
                                       "same schedule), or start afresh.")
+            if state['epoch'] > learn.epochs:
+                raise CheckpointError(f"{self.path} holds {state['epoch']} finished epochs; fitting to {learn.epochs} leaves "
+                                      f"nothing to train. Nothing was loaded: ask for more than {state['epoch']} epochs to continue.")
             saved = state.get('batches_per_epoch')
             if None not in (saved, batches) and saved != batches:
                 raise CheckpointError(f"{self.path} was saved by a run with {saved} training batches per epoch; this one has "

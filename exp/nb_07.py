@@ -231,8 +231,13 @@ def load_data(s: dict, log=print) -> TrainingData:
                 "DLF_DATASET does not apply.)" if 'DLF_DATASET' in str(e) else '')
         raise SettingsError(f"the data of dataset {name!r} ({DATASETS[name]}; settings key 'dataset') cannot be loaded: "
                             f"{type(e).__name__}: {e}{hint}") from None
-    for part, y in (('training', y_train), ('validation', y_valid), ('test', y_test)):
+    for part, x, y in (('training', x_train, y_train), ('validation', x_valid, y_valid), ('test', x_test, y_test)):
         if y is None: continue
+        if y.ndim != 1 or x.ndim != 2 or x.shape[1] != 28 * 28:
+            raise SettingsError(f"dataset {name!r} ({DATASETS[name]}): the {part} split holds images of shape "
+                                f"{tuple(x.shape[1:])} and labels of shape {tuple(y.shape[1:])}, but the networks take 28×28 "
+                                "images and one label each. Are the image and label files swapped, or of another data set? "
+                                "Restore them, or use another dataset.")
         if len(y) == 0: raise SettingsError(f"dataset {name!r} ({DATASETS[name]}): the {part} split is empty.")
         bad = (y < 0) | (y >= N_CLASSES)
         if bad.any():
@@ -346,7 +351,8 @@ def check_results_folder(d: Path, record: dict, resume: bool = False, overwrite:
         if saved is None:
             raise SettingsError(f"{d/RUN_FILE} is missing or damaged: it records the settings, the mode and the processes "
                                 "the run started with. Start again with --overwrite.")
-        changed = [f"{k} was {saved['settings'].get(k)!r}, now {v!r}" for k, v in record['settings'].items() if saved['settings'].get(k) != v]
+        was = lambda k: saved['settings'].get(k, TRAIN_SETTINGS[k].default if k in TRAIN_SETTINGS else None)  # a key added since: its default
+        changed = [f"{k} was {was(k)!r}, now {v!r}" for k, v in record['settings'].items() if was(k) != v]
         if changed:
             raise SettingsError(f"the settings differ from those the run in {d} started with ({RUN_FILE}): {', '.join(changed)}. "
                                 "Resume with the same settings, or start again with --overwrite.")

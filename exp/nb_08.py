@@ -205,8 +205,9 @@ def one_cycle(lr_max: float, pct_start: float = 0.3, div: float = 25.0, final_di
     def phases(step: int, total: int, a: float, b: float, c: float) -> float:
         warm_end, end = pct_start * total - 1, total - 1  # the steps where a → b and b → c end (as in OneCycleLR)
         if warm_end <= 0 or end <= warm_end:
-            raise ValueError(f"one_cycle with pct_start={pct_start} needs more than {total} steps for a warm-up and a decay "
-                             "phase: train longer or change pct_start.")
+            raise ValueError(f"one_cycle needs more than {total} training steps (epochs × batches per epoch) for a warm-up "
+                             f"(the first {pct_start:.0%}) and a decay: train more epochs or with smaller batches (the "
+                             "training command: num_epochs, batch_size), or use another schedule (schedule: cosine).")
         if step <= warm_end: return cos_anneal(a, b, step / warm_end)
         return cos_anneal(b, c, (step - warm_end) / (end - warm_end))
     lr0 = lr_max / div
@@ -290,16 +291,19 @@ MIN_FIND_POINTS = 10  # fewer points before the sweep stops: too few to suggest 
 def lr_find(learn: Learner, start_lr: float = 1e-6, end_lr: float = 10.0, num_it: int = 100, stop_div: float = 4.0,
             plot: bool = True) -> LRFindResult:
     """Sweep the learning rate exponentially (see `LRFinderCB`) on a Learner of its own — `learn`'s model, training
-    data, loss, optimizer factory and device — then give the weights and the random state back: `learn`, its optimizer
-    included, is as before. Suggests a tenth of the learning rate with the lowest smoothed loss."""
+    data, loss, optimizer factory and device — then give the weights, the random state and the sweep's optimizer's state
+    back (an `opt_func` may hand out an optimizer that `learn` uses too): `learn`, its optimizer included, is as before.
+    Suggests a tenth of the learning rate with the lowest smoothed loss."""
     n = n_batches(learn.train_dl)
     if not n: raise ValueError("lr_find needs a training loader with a length and at least one batch.")
     weights, rng = copy.deepcopy(learn.model.state_dict()), torch.get_rng_state()
     finder = LRFinderCB(start_lr, end_lr, num_it, stop_div)
     sweep = Learner(learn.model, learn.train_dl, None, learn.loss_func, learn.opt_func, learn.lr,
                     cbs=[cb for cb in learn.cbs if isinstance(cb, DeviceCB)] + [finder])
+    sweep.opt = learn.opt_func(learn.model.parameters(), lr=learn.lr)
+    opt_state = copy.deepcopy(sweep.opt.state_dict())  # its learning rates and state, should it be one `learn` uses
     try: sweep.fit(math.ceil(num_it / n))
-    finally: learn.model.load_state_dict(weights); torch.set_rng_state(rng)
+    finally: learn.model.load_state_dict(weights); torch.set_rng_state(rng); sweep.opt.load_state_dict(opt_state)
     if not finder.losses:  # the first loss comes before any step: no learning rate has acted yet
         raise ValueError(f"lr_find: the first loss, before any step, is not finite ({finder.stopped}): the model or the data "
                          "gives NaN or infinite values whatever the learning rate. Check the inputs for NaN and the model's "
@@ -324,6 +328,11 @@ def _hypers(s: dict, name: str, momentum: bool = False) -> dict:
     "The hyper-parameters settings `s` give optimizer `name`; a SettingsError for a momentum it does not use."
     if s['momentum'] and not momentum:
         raise SettingsError(f"key 'momentum' is used by optimizer sgd only, not {name!r}: remove it, or choose sgd.")
+    if name == 'adamw' and s['learning_rate'] * s['weight_decay'] >= 1:  # decoupled decay: each step w ← (1 − lr·wd)·w − ...
+        raise SettingsError(f"learning_rate {s['learning_rate']:g} × weight_decay {s['weight_decay']:g} = "
+                            f"{s['learning_rate'] * s['weight_decay']:g}: adamw multiplies every weight by 1 − learning_rate × "
+                            f"weight_decay at each step, which must stay above 0. Use weight_decay < {1 / s['learning_rate']:g} "
+                            "(typically 0.01–0.1).")
     return {'weight_decay': s['weight_decay'], **({'momentum': s['momentum']} if momentum else {})}
 
 OPTIMIZERS.update({  # settings `optimizer` → the Learner's opt_func: this lecture's optimizers

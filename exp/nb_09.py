@@ -112,8 +112,11 @@ class RandomFlipCB(Callback):
         self.p, self.size = p, size
     def before_batch(self, learn):
         if not learn.training: return
-        x = learn.xb
-        imgs = x.reshape(len(x), -1, self.size, self.size)
+        x, n = learn.xb, self.size
+        if not ((x.ndim == 2 and x.shape[1] == n * n) or (x.ndim == 4 and x.shape[-2:] == (n, n))):
+            raise ValueError(f"RandomFlipCB(size={n}) flips rows of {n * n} pixels or (N, C, {n}, {n}) images; the batch is "
+                             f"{' × '.join(map(str, x.shape))}: pass the images' size (e.g. RandomFlipCB(size=...)).")
+        imgs = x.reshape(len(x), -1, n, n)
         flip = torch.rand(len(x), device=x.device) < self.p
         learn.xb = torch.where(flip[:, None, None, None], imgs.flip(-1), imgs).reshape(x.shape)
 
@@ -198,6 +201,9 @@ class BatchNorm(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         dims, shape = [0, *range(2, x.ndim)], (1, -1) + (1,) * (x.ndim - 2)  # all but the channels; per-channel view
         if self.training:
+            if x.numel() // x.shape[1] < 2:  # its variance would be 0: the output only the bias, no gradient to x
+                raise ValueError(f"BatchNorm in training needs more than 1 value per channel, got input {tuple(x.shape)}: use "
+                                 "batches of at least 2 (e.g. drop a last batch of 1), or call model.eval() to predict one example.")
             mean, var = x.mean(dims), x.var(dims, correction=0)
             with torch.no_grad():
                 n = x.numel() // x.shape[1]  # values per channel

@@ -28,6 +28,9 @@ def exercise(lecture: str, name: str):
 
 def check(lecture: str, name: str, answer) -> bool:
     "Test `answer` with the check of `lecture`'s exercise `name`; print ✓ passed, ✗ and why, or 'not yet solved'."
+    if not (isinstance(lecture, str) and len(lecture) == 2 and lecture.isdigit()):
+        raise KeyError(f"lecture {lecture!r}: give the lecture as two-digit text, e.g. check('03', {name!r}, ...); "
+                       f"lectures with checks: {', '.join(sorted(CHECKS))}.")
     if name not in CHECKS.get(lecture, {}):
         raise KeyError(f"no exercise {name!r} in lecture {lecture!r}; checks exist for {sorted(CHECKS.get(lecture, {}))}.")
     try: CHECKS[lecture][name](answer)

@@ -45,6 +45,11 @@ def newest():
     return nb_10
 
 
+def _path(text: str) -> Path:
+    "A path argument, `~` expanded (a shell does it for unquoted paths; Python and quotes do not)."
+    return Path(text).expanduser()
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     "The command's arguments; --help lists the options, the files written, the exit statuses and every settings key."
     newest()
@@ -76,8 +81,8 @@ settings keys (YAML `key: value` lines; example files in the settings/ folder):
     p = argparse.ArgumentParser(prog=prog, formatter_class=argparse.RawDescriptionHelpFormatter, epilog=epilog,
                                 description="Train the course's MLP or CNN as a YAML settings file says; write the log,\n"
                                             "results, plots and checkpoints into a results folder.")
-    p.add_argument('--settings_path', required=True, type=Path, metavar='SETTINGS.yaml', help="YAML settings file (keys below)")
-    p.add_argument('--results_path', required=True, type=Path, metavar='DIR',
+    p.add_argument('--settings_path', required=True, type=_path, metavar='SETTINGS.yaml', help="YAML settings file (keys below)")
+    p.add_argument('--results_path', required=True, type=_path, metavar='DIR',
                    help="results folder; created if missing; must not already hold results (see --overwrite)")
     g = p.add_mutually_exclusive_group()
     g.add_argument('--resume', action='store_true', help="continue an interrupted run in DIR from its checkpoint")
@@ -125,6 +130,8 @@ def _run(a) -> int:
     except KeyboardInterrupt as e:
         status, why = _stopped(e)
         msg = f"{why} before training started; nothing was written."
+    except Exception as e:  # unforeseen: still one line, the lock released, a folder this run made removed
+        status, msg = 1, f"error: {who}the run could not start: {type(e).__name__}: {e}"
     if n > 1:  # every process stops when one cannot start; the first of those says why
         statuses = [torch.zeros(1, dtype=torch.int64) for _ in range(n)]
         dist.all_gather(statuses, torch.tensor([status]))

@@ -36,3 +36,9 @@ def test_placeholder_is_not_yet_solved(lec, name, capsys):
 
 def test_unknown_exercise_is_a_clear_error():
     with pytest.raises(KeyError, match="no exercise 'nope' in lecture '02'"): check('02', 'nope', None)
+
+
+
+def test_a_lecture_given_as_a_number_gets_the_spelling():
+    from helpers.exercises import check
+    with pytest.raises(KeyError, match=r"lecture 3: give the lecture as two-digit text, e.g. check\('03'"): check(3, 'x', None)

@@ -15,7 +15,7 @@ from typing import Callable
 import nbformat, numpy as np, pytest, torch, yaml
 from PIL import Image
 
-from exp import nb_01, nb_07
+from exp import nb_01, nb_07, nb_09
 from exp.nb_04 import MLP
 from exp.nb_05 import CSVImageDataset, CheckpointError, load_checkpoint, save_checkpoint, train_model
 from exp.nb_07 import PLOT_FILES, load_settings, run_record, save_yaml
@@ -339,6 +339,18 @@ COMMAND = [
     Fault('--resume with run.yaml edited to another batch size', command_case(prepare=edited_batch_size, flags=['--resume']),
           run_command, 1, lambda c: ['cannot resume', c.dir/'checkpoint.pt', 'training batches per epoch', 'same batch size'],
           lambda c: (c.dir/'results.yaml').exists() and pytest.fail('it trained on')),
+    Fault('adamw with learning_rate × weight_decay >= 1', command_case('optimizer: adamw\nweight_decay: 2.0\n'), run_command, 2,
+          lambda c: [c.settings, 'learning_rate 0.5 × weight_decay 2 = 1', 'must stay above 0', 'weight_decay < 2'], nothing_created),
+    Fault('MNIST files of 5 images', command_case('dataset: mnist\n', prepare=mnist_files(lambda raw: (
+          write_idx(raw/'train-images-idx3-ubyte', np.zeros((5, 28, 28))), write_idx(raw/'train-labels-idx1-ubyte', np.arange(5))))),
+          run_command, 2, lambda c: ["dataset 'mnist'", 'hold 5 image(s), too few to keep a sixth'], nothing_created),
+    Fault('image and label files swapped', command_case('dataset: mnist\n', prepare=mnist_files(lambda raw: (
+          (raw/'train-images-idx3-ubyte').rename(raw/'x'), (raw/'train-labels-idx1-ubyte').rename(raw/'train-images-idx3-ubyte'),
+          (raw/'x').rename(raw/'train-labels-idx1-ubyte')))),
+          run_command, 2, lambda c: ["dataset 'mnist'", 'Are the image and label files swapped'], nothing_created),
+    Fault('images of another size', command_case('dataset: mnist\n', prepare=mnist_files(lambda raw: write_idx(
+          raw/'train-images-idx3-ubyte', np.zeros((60, 32, 32))))),
+          run_command, 2, lambda c: ["dataset 'mnist'", 'images of shape (1024,)', 'take 28×28 images'], nothing_created),
     Fault('gzip file without .gz', command_case('dataset: mnist\n', prepare=mnist_files(lambda raw: (raw/'train-labels-idx1-ubyte').write_bytes(
           gzip.compress((raw/'train-labels-idx1-ubyte').read_bytes())))), run_command, 2,
           lambda c: ['train-labels-idx1-ubyte is gzip-compressed', 'rename it to train-labels-idx1-ubyte.gz'], nothing_created),
@@ -397,6 +409,16 @@ def train_into(c):
     learn = nb_07.Learner(c.target, regression_loader(), loss_func=torch.nn.functional.mse_loss,
                           cbs=[Count(), nb_07.CheckpointCB(c.path)])
     learn.fit(1)
+
+
+def learner_case():
+    "A setup with a small network c.target (and its weights in c.before) and a path c.path for a checkpoint."
+    def setup(tmp, mp):
+        torch.manual_seed(0)
+        c = SimpleNamespace(path=tmp/'ck', target=tanh_net())
+        c.before = [p.detach().clone() for p in c.target.parameters()]
+        return c
+    return setup
 
 
 class BrokenCleanup(nb_07.Callback):
@@ -471,6 +493,45 @@ LEARNER = [
           lambda c: ['cleanup failed'], learner_still_sound),
     Fault('Learner resumed with another batch size', learner_checkpoint, lambda c: resume_learner(c, batch_size=8), CheckpointError,
           lambda c: [c.path, 'saved by a run with 4 training batches per epoch; this one has 8', 'Nothing was loaded'], target_untouched),
+    Fault('optimizer built on another model (model cell run again)', learner_case(), lambda c: nb_07.Learner(c.target,
+          regression_loader(), loss_func=torch.nn.functional.mse_loss, opt_func=lambda p, lr: torch.optim.SGD(tanh_net().parameters(), lr)).fit(1),
+          ValueError, lambda c: ["the optimizer's parameters are not this model's", 'was the model cell run again'], target_untouched),
+    Fault('EarlyStoppingCB on a score, no mode', learner_case(), lambda c: nb_07.EarlyStoppingCB('valid_R2'), ValueError,
+          lambda c: ["cannot tell whether 'valid_R2' improves", "mode='max'"]),
+    Fault('EarlyStoppingCB on valid_loss without validation data', learner_case(), lambda c: nb_07.Learner(c.target,
+          regression_loader(), loss_func=torch.nn.functional.mse_loss, cbs=[nb_07.MetricsCB(accuracy=False), nb_07.EarlyStoppingCB()]).fit(2),
+          ValueError, lambda c: ["monitors 'valid_loss', which needs validation data"], target_untouched),
+    Fault('a second MetricsCB', learner_case(), lambda c: nb_07.Learner(c.target, regression_loader(),
+          cbs=[nb_07.MetricsCB(accuracy=False)]).fit(1, cbs=[nb_07.MetricsCB(accuracy=False)]), ValueError,
+          lambda c: ['already has a MetricsCB'], target_untouched),
+    Fault('the same callback twice', learner_case(), lambda c: nb_07.Learner(c.target, regression_loader(),
+          cbs=[cb := nb_07.DeviceCB('cpu'), cb]), ValueError, lambda c: ['this DeviceCB is already one of'], target_untouched),
+    Fault('accuracy on a regression', learner_case(), lambda c: nb_07.Learner(c.target, regression_loader(),
+          loss_func=torch.nn.functional.mse_loss, cbs=[nb_07.MetricsCB()]).fit(1), ValueError,
+          lambda c: ['needs class scores (N × classes) and integer targets', 'outputs 16 × 1', 'MetricsCB(accuracy=False)']),
+    Fault('loss_func a class', learner_case(), lambda c: nb_07.Learner(c.target, regression_loader(), loss_func=torch.nn.MSELoss),
+          TypeError, lambda c: ['loss_func is the class MSELoss', 'MSELoss()']),
+    Fault('opt_func an optimizer', learner_case(), lambda c: nb_07.Learner(c.target, regression_loader(),
+          opt_func=torch.optim.SGD(c.target.parameters(), lr=0.1)), TypeError, lambda c: ['opt_func is an optimizer (SGD)', 'opt_func=torch.optim.SGD']),
+    Fault('fit with a float', learner_case(), lambda c: nb_07.Learner(c.target, regression_loader(),
+          loss_func=torch.nn.functional.mse_loss).fit(2.5), ValueError, lambda c: ['epochs must be a whole number >= 0, got 2.5'], target_untouched),
+    Fault('checkpoint path a folder', learner_case(), lambda c: (c.path.mkdir(), nb_07.Learner(c.target, regression_loader(),
+          loss_func=torch.nn.functional.mse_loss, cbs=[nb_07.CheckpointCB(c.path)]).fit(1)), IsADirectoryError,
+          lambda c: [f'the checkpoint path {c.path} is a folder', 'checkpoint.pt'], target_untouched),
+    Fault('Learner resumed to fewer epochs than it holds', learner_checkpoint, lambda c: nb_07.Learner(c.target, regression_loader(),
+          loss_func=torch.nn.functional.mse_loss, cbs=[nb_07.CheckpointCB(c.path, resume=True)]).fit(0), CheckpointError,
+          lambda c: [c.path, 'holds 1 finished epochs; fitting to 0 leaves nothing to train', 'more than 1 epochs'], target_untouched),
+    Fault('BatchNorm with one value per channel', learner_case(), lambda c: nb_09.BatchNorm(4)(torch.randn(1, 4)), ValueError,
+          lambda c: ['more than 1 value per channel', '(1, 4)', 'batches of at least 2']),
+    Fault('RandomFlipCB on images of another size', learner_case(), lambda c: nb_09.Learner(nb_09.get_cnn([4]), [(torch.rand(2, 56 * 56),
+          torch.tensor([0, 1]))], cbs=[nb_09.RandomFlipCB(1.0)]).fit(1), ValueError, lambda c: ['RandomFlipCB(size=28)', 'the batch is 2 × 3136']),
+    Fault('Dataset of NumPy arrays', learner_case(), lambda c: nb_07.Dataset(np.zeros((4, 2)), np.zeros(4)), TypeError,
+          lambda c: ['Dataset needs tensors; x is a numpy.ndarray', 'torch.as_tensor(x, dtype=torch.float32)']),
+    Fault('DataLoader with a float batch size', learner_case(), lambda c: nb_07.DataLoader(regression_loader().dataset, 64 / 10),
+          ValueError, lambda c: ['batch size must be a whole number >= 1, got 6.4', 'len(ds) // 10']),
+    Fault('DeviceCB on a device the machine lacks', lambda tmp, mp: (mp.setattr(torch.cuda, 'is_available', lambda: False),
+          SimpleNamespace())[1], lambda c: nb_07.DeviceCB('cuda'), RuntimeError,
+          lambda c: ["DeviceCB('cuda'): this machine has no CUDA device", "DeviceCB('cpu')"]),
 ]
 
 
@@ -503,6 +564,13 @@ def repo_copy(break_cell: bool = True, drop_nbdev_config: bool = False, import_e
     return setup
 
 
+def slow_import(tmp, mp):
+    "A repository copy whose modules take longer to import than the export allows (here: a timeout of 0.01 s)."
+    c = repo_copy(break_cell=False)(tmp, mp)
+    mp.setattr(export_tool, 'IMPORT_TIMEOUT_S', 0.01)
+    return c
+
+
 EXPORT = [
     Fault('syntax error in an export cell', repo_copy(), lambda c: export_tool.export(c.root), export_tool.ExportError,
           lambda c: ['nbs/03_minibatch_training.ipynb', f'cell {c.pos} of', f'(id {c.id})', f'line {c.line}: SyntaxError',
@@ -513,6 +581,8 @@ EXPORT = [
                                               f'line {c.line}', 'scale = undefined_name', 'exp/ was restored']),
     Fault('nbdev-export fails', repo_copy(break_cell=False, drop_nbdev_config=True), lambda c: export_tool.export(c.root),
           export_tool.ExportError, lambda c: ['nbdev-export failed', 'exp/ was restored']),
+    Fault('importing exp/ too slow', slow_import, lambda c: export_tool.export(c.root), export_tool.ExportError,
+          lambda c: ['did not finish in 0.01 s', 'exp/ was restored']),
 ]
 
 FAULTS = DATA + CHECKPOINTS + COMMAND + LEARNER + EXPORT

@@ -229,7 +229,7 @@ def test_early_stopping_stops_after_patience_and_restores_the_best_weights():
     es = EarlyStoppingCB(monitor='valid_acc', mode='max', patience=1, restore_best=False)
     learn = Learner(MLP(), train_dl, valid_dl, cbs=[MetricsCB(), es])
     learn.fit(2)
-    with pytest.raises(KeyError, match="monitors 'valid_R2'"): Learner(MLP(), train_dl, valid_dl, cbs=[MetricsCB(), EarlyStoppingCB('valid_R2')]).fit(1)
+    with pytest.raises(KeyError, match="monitors 'valid_R2'"): Learner(MLP(), train_dl, valid_dl, cbs=[MetricsCB(), EarlyStoppingCB('valid_R2', mode='max')]).fit(1)
     with pytest.raises(ValueError, match='mode'): EarlyStoppingCB(mode='up')
 
 
@@ -297,4 +297,23 @@ def test_train_network_with_no_epochs_returns_an_empty_history_with_the_columns(
     assert h.empty and list(h.columns) == ['epoch', 'total time', 'lr', 'train loss', 'test loss', 'train n', 'test n']
     h = train_network(MLP(), F.cross_entropy, train_dl, epochs=0, device='cpu', progress=False)
     assert list(h.columns) == ['epoch', 'total time', 'lr', 'train loss']
-    with pytest.raises(ValueError, match='epochs must be >= 0'): Learner(MLP(), train_dl).fit(-1)
+    with pytest.raises(ValueError, match='epochs must be a whole number >= 0, got -1'): Learner(MLP(), train_dl).fit(-1)
+
+
+
+def test_a_skipped_batch_records_neither_loss_nor_learning_rate():
+    "results.yaml pairs minibatch_loss with minibatch_lr: a cancelled batch must drop out of both."
+    class SkipOdd(Callback):
+        order = 1
+        def after_loss(self, learn):
+            if learn.training and learn.iter % 2: raise CancelBatchException()
+    train_dl, valid_dl = dls()
+    learn = Learner(MLP(), train_dl, valid_dl, cbs=[MetricsCB(), SkipOdd()])
+    learn.fit(1)
+    assert len(learn.batch_lrs) == len(learn.batch_losses) == -(-len(train_dl) // 2)
+
+
+def test_one_callback_without_a_list():
+    train_dl, valid_dl = dls()
+    learn = Learner(MLP(), train_dl, valid_dl, cbs=MetricsCB())
+    assert len(learn.cbs) == 1 and isinstance(learn.cbs[0], MetricsCB)

@@ -125,7 +125,7 @@ def test_dataloader_drop_last_and_errors():
     dl = DataLoader(make_ds(), 4, drop_last=True)
     assert len(dl) == 2 and [len(yb) for _, yb in dl] == [4, 4]
     assert len(DataLoader(make_ds(3), 4, drop_last=True)) == 0 and list(DataLoader(make_ds(3), 4, drop_last=True)) == []
-    with pytest.raises(ValueError, match='batch size must be at least 1, got 0'): DataLoader(make_ds(), 0)
+    with pytest.raises(ValueError, match='batch size must be a whole number >= 1, got 0'): DataLoader(make_ds(), 0)
 
 
 def test_dataloader_shuffles_each_pass_reproducibly():

@@ -221,7 +221,7 @@ def test_cos_anneal_ends():
 
 def test_schedule_errors_are_clear():
     with pytest.raises(ValueError, match='pct_start must be in \\(0, 1\\)'): one_cycle(0.1, pct_start=1.0)
-    with pytest.raises(ValueError, match='needs more than 3 steps'): one_cycle(0.1)['lr'](0, 3)
+    with pytest.raises(ValueError, match='needs more than 3 training steps .*num_epochs, batch_size'): one_cycle(0.1)['lr'](0, 3)
     with pytest.raises(ValueError, match='warmup is a fraction'): warmup_cosine(0.1, warmup=0)
     with pytest.raises(ValueError, match='more than the 2 warm-up steps; this fit has 2'): warmup_cosine(0.1, warmup=0.9)['lr'](0, 2)
     with pytest.raises(KeyError, match="no hyper-parameter 'momentum'"):
@@ -318,3 +318,18 @@ def test_lr_find_warns_when_the_sweep_stops_at_once():
     with warnings.catch_warnings():
         warnings.simplefilter('error')  # a sweep that falls before it rises: no warning
         lr_find(learn, start_lr=1e-3, end_lr=1e2, num_it=60, plot=False)
+
+
+
+def test_lr_find_gives_back_an_optimizer_the_learner_shares():
+    "opt_func may hand out an optimizer that exists already: lr_find leaves its learning rate and state as they were."
+    torch.manual_seed(0)
+    model = MLP()
+    opt = adam(model.parameters(), lr=1e-3)
+    learn = Learner(model, *loaders(), F.cross_entropy, opt_func=lambda p, lr: opt, cbs=[DeviceCB('cpu'), MetricsCB()])
+    learn.fit(1)
+    before = copy.deepcopy(opt.state_dict())
+    lr_find(learn, num_it=30, plot=False)
+    after = opt.state_dict()
+    assert after['param_groups'][0]['lr'] == 1e-3 and after['state'][0]['step'] == before['state'][0]['step']
+    assert torch.equal(after['state'][0]['exp_avg'], before['state'][0]['exp_avg'])

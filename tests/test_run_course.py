@@ -129,3 +129,12 @@ def test_write_times_fills_the_readme_table(tmp_path):
                          f"| 01 | {stems[1]} | 12 s | 3 s | 2026-12-03, 2-core x CPU, no GPU |",
                          "| | all lectures | 11.9 min | 5 s | |"]
     assert readme.read_text().endswith('after\n')
+
+
+
+def test_lecture_numbers_are_two_digits_and_unique(tmp_path):
+    from tools.notebooks import lecture_paths
+    with pytest.raises(SystemExit, match="lecture '1': lecture numbers have two digits, e.g. 01"): lecture_paths(['1'])
+    assert [p.name[:2] for p in lecture_paths(['01', '10'])] == ['01', '10']
+    for name in ('03_minibatch_training.ipynb', '03_minibatch_training_mine.ipynb'): (tmp_path/name).write_text('{}')
+    with pytest.raises(SystemExit, match="are both lecture 03 .*rename your copy to start with '_'"): lecture_paths(nbs=tmp_path)

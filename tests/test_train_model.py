@@ -311,3 +311,22 @@ def test_sigterm_handler_is_the_callers_again_afterwards(tmp_path):
     before = signal.getsignal(signal.SIGTERM)
     assert cmd.train_command(['--settings_path', str(QUICK), '--results_path', str(tmp_path/'r')]) == 0
     assert signal.getsignal(signal.SIGTERM) is before
+
+
+
+def test_resume_of_a_run_recorded_before_a_key_existed(tmp_path, capsys):
+    "run.yaml of an older course lacks a key added since (e.g. evaluate_test): its default is what that run used."
+    fn = tmp_path/'s.yaml'
+    fn.write_text(QUICK.read_text())
+    d = tmp_path/'r'
+    assert cmd.train_command(['--settings_path', str(fn), '--results_path', str(d)]) == 0
+    for f in ('results.yaml', 'training_loss.png', 'accuracy.png'): (d/f).unlink()  # as if stopped after its last epoch
+    record = yaml.safe_load((d/'run.yaml').read_text())
+    del record['settings']['evaluate_test']
+    save_yaml(record, d/'run.yaml')
+    assert cmd.train_command(['--settings_path', str(fn), '--results_path', str(d), '--resume']) == 0, capsys.readouterr().err
+
+
+def test_a_tilde_in_a_path_is_the_home_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv('HOME', str(tmp_path))
+    assert cmd.parse_args(['--settings_path', '~/s.yaml', '--results_path', '~/r']).results_path == tmp_path/'r'

@@ -91,12 +91,18 @@ def _where(root: Path, filename: str, lineno: int) -> str:
     return f"{path.relative_to(root.resolve())}, {cell_ref(nb, i)}" + (f", line {k}" if k else '') + f"\n    {text}"
 
 
+IMPORT_TIMEOUT_S = 600  # importing every module takes seconds; longer means an export cell trains or downloads
+
+
 def import_modules(root: Path = REPO) -> int:
     "Import `root/exp`'s modules in lecture order in a fresh Python; an ExportError naming notebook, cell and line for the first that fails."
     stems = sorted(p.stem for p in (root/'exp').glob('nb_*.py'))
     env = {k: v for k, v in os.environ.items() if k != 'IN_TEST'}
     env.update(PYTHONPATH=str(root), MPLBACKEND='Agg', PYTHONDONTWRITEBYTECODE='1')
-    r = subprocess.run([sys.executable, '-c', _PROBE, *stems], cwd=root, env=env, capture_output=True, text=True, timeout=600)
+    try: r = subprocess.run([sys.executable, '-c', _PROBE, *stems], cwd=root, env=env, capture_output=True, text=True, timeout=IMPORT_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        raise ExportError(f"importing exp/ did not finish in {IMPORT_TIMEOUT_S} s: an export cell runs something long at import "
+                          "(training, a download?); keep such code out of `#| export` cells. exp/ was restored as it was before.") from None
     if r.returncode:
         try: fail = json.loads(r.stdout.strip().splitlines()[-1])
         except (IndexError, json.JSONDecodeError):
@@ -121,8 +127,8 @@ def export(root: Path = REPO) -> int:
                 out = (r.stdout + r.stderr).strip().splitlines()
                 raise ExportError("nbdev-export failed; exp/ was restored as it was before. Its last lines:\n  " + '\n  '.join(out[-4:]))
             import_modules(root)
-        except ExportError:
-            shutil.rmtree(exp)
+        except BaseException:  # an ExportError, and also Ctrl-C or anything unforeseen: exp/ is never left half-made
+            shutil.rmtree(exp, ignore_errors=True)
             shutil.copytree(backup, exp, symlinks=True)
             raise
     if root.resolve() == REPO.resolve(): topics.write(root)

@@ -35,11 +35,17 @@ LECTURE_NAME = re.compile(r'(\d\d)_[a-z0-9_]+\.ipynb')  # '03_minibatch_training
 def lecture_paths(selected=(), nbs: Path = NBS) -> list[Path]:
     "The lecture notebooks in order (`nbs/NN_name.ipynb`), or those whose name starts with one of `selected`."
     paths = sorted(p for p in nbs.glob('[0-9][0-9]_*.ipynb') if LECTURE_NAME.fullmatch(p.name))
+    for a, b in zip(paths, paths[1:]):
+        if a.name[:2] == b.name[:2]:
+            raise SystemExit(f"nbs/{a.name} and nbs/{b.name} are both lecture {a.name[:2]} (both would write exp/nb_{a.name[:2]}.py): "
+                             "rename your copy to start with '_' (e.g. _mine_" + b.name + "), or move it out of nbs/.")
     if not selected: return paths
-    chosen = [p for p in paths if any(p.name.startswith(s) or p.stem == s for s in selected)]
-    missing = [s for s in selected if not any(p.name.startswith(s) or p.stem == s for p in paths)]
+    picks = lambda p, s: p.name[:2] == s if re.fullmatch(r'\d\d', s) else p.stem == s  # '03' or '03_minibatch_training'
+    odd = [s for s in selected if re.fullmatch(r'\d', s)]
+    if odd: raise SystemExit(f"lecture {odd[0]!r}: lecture numbers have two digits, e.g. 0{odd[0]} ({', '.join(p.stem for p in paths[:2])}, ...).")
+    missing = [s for s in selected if not any(picks(p, s) for p in paths)]
     if missing: raise SystemExit(f"No lecture matches {missing}; lectures are: {', '.join(p.stem for p in paths)}")
-    return chosen
+    return [p for p in paths if any(picks(p, s) for s in selected)]
 
 
 def own_names(stem: str) -> list[str]:
