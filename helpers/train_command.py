@@ -10,7 +10,7 @@ module is loaded when the command runs: every lecture adds its settings keys, mo
 lecture 07's `TRAIN_SETTINGS`, `MODELS`, `OPTIMIZERS` and `SETTINGS_CALLBACKS`.
 """
 from __future__ import annotations
-import argparse, logging, os, signal, sys, threading, traceback
+import argparse, json, logging, os, signal, sys, threading, time, traceback
 from pathlib import Path
 
 import torch
@@ -138,7 +138,7 @@ def _run(a) -> int:
         failing = [r for r, t in enumerate(statuses) if t.item()]
         status = max(t.item() for t in statuses)
         if failing and failing[0] != newest().rank(): msg = None
-    if msg: print(msg, file=sys.stderr)
+    if msg: print(msg, file=sys.stderr); _tell_torchrun(msg)
     if status:
         if lock: lock.release(started=False)
         return status
@@ -169,10 +169,21 @@ def _run(a) -> int:
             where = f"the traceback is in {d/'training.log'}"
         else: traceback.print_exc()
         print(f"error: {who}training failed: {type(e).__name__}: {e}\n{_next_step(d)}; {where}.", file=sys.stderr)
+        _tell_torchrun(f"error: {who}training failed: {type(e).__name__}: {e}")
         return 1
     finally:
         for h in log.handlers[:]: log.removeHandler(h); h.close()
         if lock: lock.release()
+
+
+def _tell_torchrun(msg: str) -> None:
+    """Under torchrun, write `msg` into the error file torchrun reads when a process fails (TORCHELASTIC_ERROR_FILE), so
+    that its summary's Root Cause shows the course's message instead of only an exit code."""
+    path = os.environ.get('TORCHELASTIC_ERROR_FILE')
+    if not path: return
+    record = {'message': {'message': msg, 'extraInfo': {'py_callstack': msg, 'timestamp': str(int(time.time()))}}}  # torchrun's format
+    try: Path(path).write_text(json.dumps(record))
+    except OSError: pass  # the summary then shows the exit code, as before
 
 
 def _check_environment() -> None:

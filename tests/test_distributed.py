@@ -137,6 +137,7 @@ def test_failing_rank_ends_the_job_and_resume_continues(full_run, tmp_path, caps
     assert bad.returncode != 0 and seconds < 60
     assert 'error: rank 1 of 2: training failed: RuntimeError: injected fault' in bad.stderr
     assert 'continue with --resume' in bad.stderr
+    assert 'training failed: RuntimeError: injected fault' in bad.stderr.split('Root Cause')[1]
     files = sorted(p.name for p in (tmp_path/'run').iterdir())
     assert 'checkpoint.pt' in files and 'results.yaml' not in files  # rank 0 saved epoch 1, then was stopped
     alone = cmd.train_command(['--settings_path', str(d/'cosine.yaml'), '--results_path', str(tmp_path/'run'), '--resume'])
@@ -174,5 +175,6 @@ def test_settings_refused_on_rank_0_stop_every_rank(tmp_path):
     bad.write_text(QUICK.read_text() + 'precision: float16\n')  # float16 is for CUDA
     job = command(tmp_path, 'r', settings=bad)
     assert job.returncode != 0  # the ranks exit with status 2; torchrun reports a failed job with its own status 1
-    assert job.stderr.count("key 'precision' cannot be 'float16' on cpu") == 1  # rank 0's message only
+    assert job.stderr.count("key 'precision' cannot be 'float16' on cpu") == 2  # rank 0's message, and in torchrun's summary:
+    assert "error: rank 0 of 2: " in job.stderr.split('Root Cause')[1]  # the course's line is the root cause, not an exit code
     assert not (tmp_path/'r').exists()
