@@ -46,7 +46,8 @@ def to_device(obj, device):
 # %% ../nbs/04_mlp_pytorch.ipynb #d473d8a8
 def _evaluate(model, loader, device, batch_fn):
     "Sum `batch_fn(out, yb)` over `loader` in eval mode under no_grad; returns (total, n). Restores the model's mode."
-    device = device or next(model.parameters()).device
+    first = next(model.parameters(), None)  # a model without parameters (e.g. nn.Flatten()) runs where its inputs are
+    device = device or (first.device if first is not None else torch.device('cpu'))
     was_training = model.training
     model.eval()
     total, n = 0.0, 0

@@ -135,7 +135,11 @@ def load_settings(path, schema: dict = None) -> dict:
     "The settings in YAML file `path`, read with `yaml.safe_load` and checked by `check_settings` (default: `TRAIN_SETTINGS`)."
     path = Path(path)
     try: text = path.read_text(encoding='utf-8')
-    except OSError as e: raise SettingsError(f"{path}: cannot read the settings file ({e.strerror}).") from None
+    except OSError as e:
+        shipped = repo_root()/path  # a path written from the repository's folder, used from another one (e.g. nbs/)
+        hint = (f" A relative path starts in the current folder; from here that file is {os.path.relpath(shipped)}."
+                if isinstance(e, FileNotFoundError) and not path.is_absolute() and shipped.is_file() else '')
+        raise SettingsError(f"{path}: cannot read the settings file ({e.strerror}).{hint}") from None
     except UnicodeDecodeError as e:
         raise SettingsError(f"{path} is not a text file (UTF-8): byte {e.start} is {e.object[e.start:e.start + 1]!r}. A settings "
                             "file holds `key: value` lines: point --settings_path at one, e.g. settings/quick.yaml.") from None
@@ -336,6 +340,10 @@ def check_results_folder(d: Path, record: dict, resume: bool = False, overwrite:
     if settings_path is not None and any(_same_file(Path(settings_path), d/f) for f in RESULT_FILES):
         raise SettingsError(f"--settings_path {settings_path} is a file the command writes into its results folder: keep "
                             "your settings file elsewhere (e.g. in settings/), or choose another --results_path. Nothing was changed.")
+    if settings_path is not None and _same_file(Path(settings_path).parent, d):
+        raise SettingsError(f"--results_path {d} is the folder of the settings file {settings_path}: the results (run.yaml, "
+                            "results.yaml, the log, the plots) would mix with settings files. Choose a folder of its own, "
+                            "e.g. results/<run name>. Nothing was changed.")
     present = [f for f in RESULT_FILES if (d/f).exists()]
     unfinished = (d/RUN_FILE).exists() and not any((d/f).exists() for f in ('checkpoint.pt', 'results.yaml', *PLOT_FILES))
     if resume:

@@ -351,6 +351,11 @@ COMMAND = [
     Fault('images of another size', command_case('dataset: mnist\n', prepare=mnist_files(lambda raw: write_idx(
           raw/'train-images-idx3-ubyte', np.zeros((60, 32, 32))))),
           run_command, 2, lambda c: ["dataset 'mnist'", 'images of shape (1024,)', 'take 28×28 images'], nothing_created),
+    Fault('results folder = the settings file\'s folder', command_case(prepare=lambda c, mp: setattr(c, 'dir', c.tmp)), run_command, 2,
+          lambda c: [f'--results_path {c.tmp} is the folder of the settings file', 'Choose a folder of its own']),
+    Fault('settings path relative to the repository, used from nbs/', command_case(prepare=lambda c, mp: (
+          mp.chdir(REPO/'nbs'), setattr(c, 'settings', Path('settings/quick.yaml')))), run_command, 2,
+          lambda c: ['settings/quick.yaml: cannot read the settings file', 'from here that file is ../settings/quick.yaml'], nothing_created),
     Fault('gzip file without .gz', command_case('dataset: mnist\n', prepare=mnist_files(lambda raw: (raw/'train-labels-idx1-ubyte').write_bytes(
           gzip.compress((raw/'train-labels-idx1-ubyte').read_bytes())))), run_command, 2,
           lambda c: ['train-labels-idx1-ubyte is gzip-compressed', 'rename it to train-labels-idx1-ubyte.gz'], nothing_created),

@@ -159,3 +159,12 @@ def test_batches_go_to_the_models_device(monkeypatch, f):
     assert seen and set(seen) == {torch.device('cpu')}
     seen.clear()
     assert f(model, dl, device=torch.device('cpu')) == expected and set(seen) == {torch.device('cpu')}
+
+
+
+def test_accuracy_of_a_model_without_parameters():
+    "nn.Flatten-like models have no parameters to tell their device: they run where the inputs are (the CPU by default)."
+    class Guess(nn.Module):
+        def forward(self, x): return torch.nn.functional.one_hot(torch.zeros(len(x), dtype=torch.long), 10).float()
+    x, y = torch.randn(8, 784), torch.tensor([0, 0, 0, 0, 1, 1, 1, 1])
+    assert compute_accuracy(Guess(), [(x, y)]) == 50.0
