@@ -273,6 +273,7 @@ def train_model(model, num_epochs: int, train_loader, valid_loader, test_loader,
     if device is not None: model.to(device)
     device = next(model.parameters()).device
     if resume and checkpoint_file is None: raise ValueError("resume=True needs the checkpoint_file to resume from.")
+    if logging_interval < 1: raise ValueError(f"logging_interval is a number of minibatches >= 1, got {logging_interval}.")
     checkpoint = None if checkpoint_file is None else Path(checkpoint_file)
     state = load_checkpoint(checkpoint, model, optimizer, kind='train_model') if resume else {'epoch': 0, 'history': {'minibatch_loss': [], 'train_acc': [], 'valid_acc': []}}
     start, history = state['epoch'], state['history']

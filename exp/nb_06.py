@@ -92,6 +92,9 @@ class Learner:
     over the processes)."""
     def __init__(self, model: nn.Module, train_dl, valid_dl=None, loss_func: Callable = F.cross_entropy,
                  opt_func: Callable = torch.optim.SGD, lr: float = 0.1, cbs=()):
+        if callable(valid_dl) and not hasattr(valid_dl, '__iter__'):  # Learner(model, train_dl, F.cross_entropy)
+            raise TypeError(f"the third argument is the validation loader, and {getattr(valid_dl, '__name__', valid_dl)!r} is "
+                            "a function: pass the loss by name, loss_func=..., or the loaders first: Learner(model, train_dl, valid_dl, loss_func).")
         if isinstance(loss_func, type):
             raise TypeError(f"loss_func is the class {loss_func.__name__}, not a loss: pass an instance, "
                             f"{loss_func.__name__}(), or a function such as F.cross_entropy.")
@@ -134,7 +137,11 @@ class Learner:
     def one_batch(self) -> None:
         "Forward, loss and — when training — backward, step and zero_grad, with an event after each."
         self.preds = self.model(self.xb); self.callback('after_pred')
-        self.loss = self.loss_func(self.preds, self.yb); self.callback('after_loss')
+        self.loss = self.loss_func(self.preds, self.yb)
+        if self.loss.ndim:
+            raise ValueError(f"loss_func gave {tuple(self.loss.shape)} values, not one number for the batch: use a loss that "
+                             "averages over the batch (reduction='mean', the default), or add .mean().")
+        self.callback('after_loss')
         if self.training:
             self.loss.backward(); self.callback('after_backward')
             self.opt.step(); self.callback('after_step')
@@ -434,6 +441,8 @@ class LoggingCB(Callback):
     `logging.Logger` — in the main process only."""
     order = 50
     def __init__(self, log=print, every: int = 50):
+        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+            raise ValueError(f"LoggingCB logs every `every` batches, a whole number >= 1; got {every!r}.")
         self.log, self.every = (log.info if isinstance(log, logging.Logger) else log), every
     def before_fit(self, learn):
         if not hasattr(learn, 'batch_losses'): raise ValueError("LoggingCB logs what MetricsCB records: add a MetricsCB too.")

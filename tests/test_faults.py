@@ -537,6 +537,17 @@ LEARNER = [
     Fault('DeviceCB on a device the machine lacks', lambda tmp, mp: (mp.setattr(torch.cuda, 'is_available', lambda: False),
           SimpleNamespace())[1], lambda c: nb_07.DeviceCB('cuda'), RuntimeError,
           lambda c: ["DeviceCB('cuda'): this machine has no CUDA device", "DeviceCB('cpu')"]),
+    Fault('the loss as the Learner\'s third argument', learner_case(), lambda c: nb_07.Learner(c.target, regression_loader(),
+          torch.nn.functional.mse_loss), TypeError, lambda c: ["the third argument is the validation loader, and 'mse_loss' is a function",
+          'loss_func=...']),
+    Fault('a loss with one value per sample', learner_case(), lambda c: nb_07.Learner(c.target, regression_loader(),
+          loss_func=torch.nn.MSELoss(reduction='none')).fit(1), ValueError,
+          lambda c: ['loss_func gave (16, 1) values, not one number', "reduction='mean'"], target_untouched),
+    Fault('logging every 0 batches', learner_case(), lambda c: nb_07.LoggingCB(every=0), ValueError,
+          lambda c: ['a whole number >= 1; got 0']),
+    Fault('train_model logging every 0 batches', learner_case(), lambda c: train_model(c.target, 1, regression_loader(),
+          regression_loader(), None, torch.optim.SGD(c.target.parameters(), lr=0.1), logging_interval=0), ValueError,
+          lambda c: ['logging_interval is a number of minibatches >= 1, got 0'], target_untouched),
 ]
 
 
