@@ -182,6 +182,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                            'exp.nb_06.TrainAccuracyCB': ('training_loops.html#trainaccuracycb', 'exp/nb_06.py'),
                            'exp.nb_06.TrainAccuracyCB.after_epoch': ('training_loops.html#trainaccuracycb.after_epoch', 'exp/nb_06.py'),
                            'exp.nb_06._idl_name': ('training_loops.html#_idl_name', 'exp/nb_06.py'),
+                           'exp.nb_06.devices_here': ('training_loops.html#devices_here', 'exp/nb_06.py'),
                            'exp.nb_06.exp_gamma': ('training_loops.html#exp_gamma', 'exp/nb_06.py'),
                            'exp.nb_06.history_frame': ('training_loops.html#history_frame', 'exp/nb_06.py'),
                            'exp.nb_06.n_batches': ('training_loops.html#n_batches', 'exp/nb_06.py'),

@@ -2,9 +2,9 @@
 
 # %% auto #0
 __all__ = ['EVENTS', 'HISTORY_COLUMNS', 'RegressionDataset', 'train_simple_network', 'exp_gamma', 'CancelBatchException',
-           'CancelEpochException', 'CancelFitException', 'Callback', 'Learner', 'DeviceCB', 'FiniteLossCB',
-           'history_frame', 'MetricsCB', 'TrainAccuracyCB', 'n_batches', 'ProgressCB', 'ScheduleCB', 'EarlyStoppingCB',
-           'probe_writable', 'CheckpointCB', 'LoggingCB', 'train_network', 'train_model']
+           'CancelEpochException', 'CancelFitException', 'Callback', 'Learner', 'devices_here', 'DeviceCB',
+           'FiniteLossCB', 'history_frame', 'MetricsCB', 'TrainAccuracyCB', 'n_batches', 'ProgressCB', 'ScheduleCB',
+           'EarlyStoppingCB', 'probe_writable', 'CheckpointCB', 'LoggingCB', 'train_network', 'train_model']
 
 # %% ../nbs/06_training_loops.ipynb #b40b9c9b
 from .nb_05 import *
@@ -203,13 +203,16 @@ class Learner:
         else: logging.getLogger(__name__).error(f"while cleaning up after {type(error).__name__}: {what}")
 
 # %% ../nbs/06_training_loops.ipynb #918a9978
+def devices_here() -> dict:
+    "Which device types this machine has: {'cpu': True, 'cuda': ..., 'mps': ...}."
+    return {'cpu': True, 'cuda': torch.cuda.is_available(), 'mps': torch.backends.mps.is_available()}
+
 class DeviceCB(Callback):
     "Moves the model to `device` (default: `default_device()`) before fit, and every batch with it (`to_device`)."
     order = -10
     def __init__(self, device=None):
         self.device = torch.device(device) if device is not None else default_device()
-        here = {'cuda': torch.cuda.is_available(), 'mps': torch.backends.mps.is_available()}
-        if not here.get(self.device.type, True):
+        if not devices_here().get(self.device.type, True):
             raise RuntimeError(f"DeviceCB({str(device)!r}): this machine has no {self.device.type.upper()} device; use "
                                f"DeviceCB() (the best device here: {default_device()}) or DeviceCB('cpu').")
     def before_fit(self, learn): learn.model.to(self.device)

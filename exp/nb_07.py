@@ -194,7 +194,7 @@ def save_yaml(obj, path) -> Path:
 def resolve_device(name: str = 'auto', source: str = 'settings') -> torch.device:
     "The device named by the settings key `device`; 'auto' is `default_device()`. Stops if it is not available here."
     if name == 'auto': return default_device()
-    ok = {'cpu': True, 'cuda': torch.cuda.is_available(), 'mps': torch.backends.mps.is_available()}
+    ok = devices_here()  # lecture 06
     if name not in ok: raise SettingsError(f"{source}: key 'device' cannot be {name!r}. Allowed: one of {', '.join(DEVICES)}.")
     if not ok[name]:
         raise SettingsError(f"{source}: key 'device' is {name!r}, which this machine does not have. "
