@@ -77,12 +77,13 @@ def search(path: Path = HERE/'recipe.json', start: dict = None, steps: list = No
     return result
 
 
-def write_markdown(result: dict, path: Path = HERE/'recipe.md', title: str = "Lecture 09's Fashion-MNIST recipe") -> None:
+def write_markdown(result: dict, path: Path = HERE/'recipe.md', title: str = "Lecture 09's Fashion-MNIST recipe",
+                   command: str = 'python -m bench.recipe') -> None:
     "The search as a table: every run in order, the chosen recipe, the seed spread."
     keys = list(result['runs'][0]['recipe'])
     show = lambda v: f'{v:g}' if isinstance(v, float) else str(v)
     lines = [f"# {title}, chosen on validation", "",
-             f"`python -m bench.recipe{' mlp' if path.name.startswith('mlp') else ''}` — {time.strftime('%Y-%m-%d')}, 2 CPU "
+             f"`{command}` — {time.strftime('%Y-%m-%d')}, 2 CPU "
              "threads. Training: 50,000 images; accuracy: the 10,000 validation images (last sixth of the training set). "
              "The test images are not read.", "",
              f"| step | {' | '.join(keys)} | seed | valid acc % | train s |", '|---|' + '---:|' * (len(keys) + 3)]
@@ -98,5 +99,5 @@ if __name__ == '__main__':
     import sys
     if sys.argv[1:] == ['mlp']:
         write_markdown(search(HERE/'mlp_recipe.json', MLP_START, MLP_STEPS, mlp_on_validation), HERE/'mlp_recipe.md',
-                       "The benchmark's course MLP on Fashion-MNIST")
+                       "The benchmark's course MLP on Fashion-MNIST", 'python -m bench.recipe mlp')
     else: write_markdown(search())

@@ -333,10 +333,23 @@ def _same_file(a: Path, b: Path) -> bool:
     try: return a.resolve() == b.resolve() or (a.exists() and b.exists() and os.path.samefile(a, b))
     except (OSError, RuntimeError): return False  # RuntimeError: a loop of symbolic links
 
+def _check_folder_path(d: Path) -> None:
+    "A SettingsError if results folder path `d` cannot be a folder: a symbolic link to nothing (or a loop), or a file."
+    if d.is_symlink() and not d.exists():
+        try: os.stat(d); why = 'which does not exist'
+        except OSError as e: why = 'a loop of links' if e.errno == errno.ELOOP else 'which does not exist'
+        raise SettingsError(f"--results_path {d} is a symbolic link to {os.readlink(d)}, {why}. Point it at a folder, "
+                            "remove it, or choose another --results_path. Nothing was changed.")
+    if d.exists() and not d.is_dir(): raise SettingsError(f"{d} exists and is not a folder; choose another --results_path. Nothing was changed.")
+
+def _unwritable(d: Path, e: OSError) -> SettingsError:
+    return SettingsError(f"cannot write into the results folder {d} ({e.strerror or e}). Choose a --results_path you can "
+                         "write to, or change the folder's permissions. Nothing was changed.")
+
 def check_results_folder(d: Path, record: dict, resume: bool = False, overwrite: bool = False, settings_path: Path = None) -> bool:
     """Check results folder `d` for a run with `record` (`run_record`), changing nothing; a SettingsError says what to
     do instead. Returns whether `d` holds a start that finished no epoch, which a fresh run replaces."""
-    if d.exists() and not d.is_dir(): raise SettingsError(f"{d} exists and is not a folder; choose another --results_path.")
+    _check_folder_path(d)
     if settings_path is not None and any(_same_file(Path(settings_path), d/f) for f in RESULT_FILES):
         raise SettingsError(f"--settings_path {settings_path} is a file the command writes into its results folder: keep "
                             "your settings file elsewhere (e.g. in settings/), or choose another --results_path. Nothing was changed.")
@@ -391,9 +404,7 @@ def start_results_folder(d: Path, record: dict, overwrite: bool = False, resume:
         if overwrite:
             for f in RESULT_FILES: (d/f).unlink(missing_ok=True)
         save_yaml(record, d/RUN_FILE)
-    except OSError as e:
-        raise SettingsError(f"cannot write into the results folder {d} ({e.strerror or e}). Choose a --results_path you can "
-                            "write to, or change the folder's permissions. Nothing was changed.") from None
+    except OSError as e: raise _unwritable(d, e) from None
 
 # %% ../nbs/07_scripts.ipynb #44f85be7
 import errno
@@ -421,21 +432,13 @@ class ResultsLock:
 
     def acquire(self, log=print) -> None:
         "Lock the folder (creating it if needed), or raise a SettingsError that says which run holds it."
-        if self.d.is_symlink() and not self.d.exists():
-            try: os.stat(self.d); why = 'which does not exist'
-            except OSError as e: why = 'a loop of links' if e.errno == errno.ELOOP else 'which does not exist'
-            raise SettingsError(f"--results_path {self.d} is a symbolic link to {os.readlink(self.d)}, {why}. Point it at a "
-                                "folder, remove it, or choose another --results_path. Nothing was changed.")
-        if self.d.exists() and not self.d.is_dir():
-            raise SettingsError(f"{self.d} exists and is not a folder; choose another --results_path. Nothing was changed.")
+        _check_folder_path(self.d)
         self.created = not self.d.exists()
         while True:
             try:
                 self.d.mkdir(parents=True, exist_ok=True)
                 fd = os.open(self.d/LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
-            except OSError as e:
-                raise SettingsError(f"cannot write into the results folder {self.d} ({e.strerror or e}). Choose a --results_path "
-                                    "you can write to, or change the folder's permissions. Nothing was changed.") from None
+            except OSError as e: raise _unwritable(self.d, e) from None
             if not _try_lock(fd):
                 holder = os.read(fd, 500).decode(errors='replace').strip() or 'another process'
                 os.close(fd)
