@@ -3,7 +3,8 @@ the results folder, load the data once, build the Learner, fit, write.
 
     python -m helpers.train --settings_path settings/mnist_mlp.yaml --results_path results/mnist_mlp
     dlf-train ...                                        # the same, as a console script
-    torchrun --nproc_per_node 2 -m helpers.train ...     # 2 processes (lecture 10); rank 0 alone writes
+    python -m helpers.train --nproc_per_node 2 ...       # 2 processes on this machine (lecture 10); rank 0 alone writes
+    torchrun --nproc_per_node 2 -m helpers.train ...     # the same processes, started by torchrun itself
 
 From Python: `from helpers.train_command import train_command; train_command([...arguments...])`. The newest lecture's
 module is loaded when the command runs: every lecture adds its settings keys, models, optimizers and callbacks to
@@ -68,8 +69,10 @@ watches training and compares settings; the test split is evaluated once, after 
 Settings, results folder and data are checked before anything is written; a start that ends
 before its first epoch leaves no checkpoint: run the same command again.
 
-several processes (lecture 10): `torchrun --nproc_per_node N -m helpers.train ...`; batch_size
-is per process (N x batch_size per step), and the run equals one process with N times the batch.
+several processes (lecture 10): --nproc_per_node N starts N processes on this machine with torchrun's
+launcher (a free port; a failure prints the course's message only), or run `torchrun --nproc_per_node N
+-m helpers.train ...` (several machines: torchrun's rendezvous options). batch_size is per process
+(N x batch_size per step), and the run equals one process with N times the batch.
 
 exit status:
 {chr(10).join(f'  {k:<4} {v}' for k, v in EXIT_STATUS.items())}
@@ -87,7 +90,15 @@ settings keys (YAML `key: value` lines; example files in the settings/ folder):
     g = p.add_mutually_exclusive_group()
     g.add_argument('--resume', action='store_true', help="continue an interrupted run in DIR from its checkpoint")
     g.add_argument('--overwrite', action='store_true', help="replace the results in DIR (once every check has passed)")
+    p.add_argument('--nproc_per_node', type=_count, default=1, metavar='N',
+                   help="processes on this machine (lecture 10), started with torchrun's launcher; default 1: this process")
     return p.parse_args(argv)
+
+
+def _count(text: str) -> int:
+    "A number of processes: a whole number of at least 1."
+    if not text.isdigit() or int(text) < 1: raise argparse.ArgumentTypeError(f"{text!r} is not a number of processes (1, 2, …)")
+    return int(text)
 
 
 def train_command(argv=None) -> int:
@@ -102,6 +113,7 @@ def train_command(argv=None) -> int:
 def _launch(a) -> int:
     "The command alone, or as one of torchrun's processes."
     nb10 = newest()
+    if a.nproc_per_node > 1 and not nb10.launched_by_torchrun(): return _start_processes(a)
     if not nb10.launched_by_torchrun(): return _run(a)
     try: nb10.init_distributed(timeout_s=DIST_TIMEOUT_S)  # a process that hangs ends the job instead of stalling it
     except Exception as e:
@@ -174,6 +186,29 @@ def _run(a) -> int:
     finally:
         for h in log.handlers[:]: log.removeHandler(h); h.close()
         if lock: lock.release()
+
+
+def _start_processes(a) -> int:
+    """Start `a.nproc_per_node` processes of this command on this machine with torchrun's launcher (in this process, on
+    a free port) and wait for them. Each process prints its own messages; a failed job adds no traceback of torchrun's,
+    only the exit status of the first process that failed."""
+    from torch.distributed.run import get_args_parser, run
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+    from torch.distributed.elastic.multiprocessing.api import SignalException
+    args = ['--settings_path', str(a.settings_path), '--results_path', str(a.results_path)]
+    args += ['--resume'] * a.resume + ['--overwrite'] * a.overwrite
+    job = get_args_parser().parse_args(['--nproc_per_node', str(a.nproc_per_node), '--master_addr', '127.0.0.1',
+                                        '--master_port', str(newest().free_port()), '-m', 'helpers.train', *args])
+    os.environ.setdefault('OMP_NUM_THREADS', '1')  # one CPU thread per process, as torchrun sets it (without its banner)
+    launcher = logging.getLogger('torch.distributed.elastic')
+    level, launcher.level = launcher.level, logging.CRITICAL  # its failure report repeats what the processes said
+    try: run(job); return 0
+    except ChildFailedError as e:
+        rank, failure = e.get_first_failure()
+        if failure.exitcode < 0: print(f"error: rank {rank} of {a.nproc_per_node} was stopped by {failure.signal_name()}.", file=sys.stderr)
+        return failure.exitcode if failure.exitcode > 0 else 1
+    except SignalException as e: return 143 if e.sigval == signal.SIGTERM else 130  # the processes said what to do next
+    finally: launcher.level = level
 
 
 def _tell_torchrun(msg: str) -> None:

@@ -178,3 +178,27 @@ def test_settings_refused_on_rank_0_stop_every_rank(tmp_path):
     assert job.stderr.count("key 'precision' cannot be 'float16' on cpu") == 2  # rank 0's message, and in torchrun's summary:
     assert "error: rank 0 of 2: " in job.stderr.split('Root Cause')[1]  # the course's line is the root cause, not an exit code
     assert not (tmp_path/'r').exists()
+
+
+def own_launch(tmp_path, name, *flags, settings=QUICK):
+    "The command starting its own processes: `python -m helpers.train --nproc_per_node 2 …`."
+    import subprocess
+    return subprocess.run([sys.executable, '-m', 'helpers.train', '--nproc_per_node', '2', '--settings_path', str(settings),
+                           '--results_path', str(tmp_path/name), *flags], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, **ENV}, cwd=tmp_path)
+
+
+def test_the_command_starts_its_own_processes(full_run, tmp_path):
+    "--nproc_per_node 2: the torchrun job's results; a refused settings file: the course's line once, no launcher traceback."
+    d, job = full_run
+    ok = own_launch(tmp_path, 'own', settings=d/'cosine.yaml')
+    assert ok.returncode == 0, ok.stderr[-3000:]
+    own, ref = (yaml.safe_load((f/'results.yaml').read_text()) for f in (tmp_path/'own', d/'full'))
+    assert own['run']['processes'] == 2 and own['minibatch_loss'] == ref['minibatch_loss'] and own['test_acc'] == ref['test_acc']
+    bad = tmp_path/'bad.yaml'
+    bad.write_text(QUICK.read_text() + 'precision: float16\n')
+    job = own_launch(tmp_path, 'r', settings=bad)
+    assert job.returncode == 2 and job.stderr.count("key 'precision' cannot be 'float16' on cpu") == 1, job.stderr
+    assert 'Traceback' not in job.stderr and 'Root Cause' not in job.stderr and not (tmp_path/'r').exists()
+    with pytest.raises(SystemExit) as e: cmd.parse_args(['--nproc_per_node', '0', '--settings_path', 's', '--results_path', 'r'])
+    assert e.value.code == 2
