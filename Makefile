@@ -4,6 +4,11 @@ VENV := .venv
 PY := $(VENV)/bin/python
 
 .PHONY: course test export data bench site lecture kernel
+
+## A switch given on the command line, $(call on,NAME): 1, yes or true turn it on; 0, no, false or nothing leave it off;
+## anything else stops make with a message.
+on = $(if $(filter 1 yes true YES TRUE True Yes,$($(1))),1,$(if $(filter-out 0 no false NO FALSE False No,$($(1))),$(error \
+     $(1)=$($(1)) is not a switch: write $(1)=1 to turn it on, or leave it out)))
 SITE_JS := site/node_modules/.installed
 .DEFAULT_GOAL := course
 
@@ -28,7 +33,7 @@ $(SITE_JS): site/package.json site/package-lock.json
 ## back into nbs/), then once more in quick mode; both times go into the README's run-time table. Nothing is downloaded:
 ## a section whose optional data is missing says how to get it. `make course DOWNLOAD=1` lets lectures download.
 course: $(VENV)/.installed
-	DLF_DATASET=embedded DLF_OFFLINE=$(if $(filter 1,$(DOWNLOAD)),0,1) $(PY) -m tools.run_course --times
+	DLF_DATASET=embedded DLF_OFFLINE=$(if $(call on,DOWNLOAD),0,1) $(PY) -m tools.run_course --times
 
 ## Every test, each lecture executed once (by nbval, in a simulated Colab session: see tools/pytest_lectures.py), in
 ## quick mode on the embedded data with downloads off, on 2 workers (a test file or a notebook each); the browser test
@@ -50,7 +55,7 @@ kernel: $(VENV)/.installed
 
 ## Remake the small data sets in data/ (files that exist and differ are kept unless FORCE=1).
 data: $(VENV)/.installed
-	$(PY) -m helpers.make_data $(if $(filter 1,$(FORCE)),--force)
+	$(PY) -m helpers.make_data $(if $(call on,FORCE),--force)
 
 ## Benchmarks: prints one table and writes bench/results.md. Measured section by section on this 2-core machine:
 ## fashion + cnn 6.2 min, distributed 4.7 min (a whole run took 5.1–5.7 min before the CNN and distributed sections).

@@ -1,6 +1,6 @@
 "The shipped data in data/ is exactly what `python -m helpers.make_data` makes, and the command never clobbers silently."
 import filecmp, subprocess, sys
-import numpy as np, pandas as pd
+import numpy as np, pandas as pd, pytest
 from PIL import Image
 from helpers import make_data
 from tools.notebooks import REPO
@@ -44,3 +44,15 @@ def test_refuses_to_overwrite_changed_files(tmp_path):
     assert (tmp_path/'regression.csv').read_text() == 'x,y\n1,2\n'
     assert subprocess.run(cmd + ['--force'], cwd=REPO, capture_output=True).returncode == 0
     assert (tmp_path/'regression.csv').read_text().startswith('x,y\n')
+
+
+@pytest.mark.parametrize('value, force', [('1', True), ('yes', True), ('true', True), ('0', False), ('no', False), ('', False)])
+def test_make_switches_take_yes_and_no(value, force):
+    "`make data FORCE=…` (a dry run): 1, yes, true turn --force on; 0, no, nothing leave it off."
+    job = subprocess.run(['make', '-n', 'data', f'FORCE={value}'], cwd=REPO, capture_output=True, text=True)
+    assert job.returncode == 0 and job.stdout.strip().endswith('helpers.make_data --force' if force else 'helpers.make_data'), job
+
+
+def test_make_refuses_a_switch_it_cannot_read():
+    job = subprocess.run(['make', '-n', 'course', 'DOWNLOAD=maybe'], cwd=REPO, capture_output=True, text=True)
+    assert job.returncode == 2 and 'DOWNLOAD=maybe is not a switch: write DOWNLOAD=1 to turn it on, or leave it out' in job.stderr
