@@ -71,18 +71,31 @@ def _bad_row(csv_path: Path) -> str:
                         "field, or put a value that contains a comma in double quotes.")
     return ''
 
-def _read_table(csv_path: Path, columns: list) -> pd.DataFrame:
-    "The CSV at `csv_path` with at least `columns` and one row (the first column read as text); clear errors otherwise."
+def _not_utf8(csv_path: Path) -> str:
+    "Where `csv_path` stops being UTF-8: its first bad byte and that byte's line."
+    raw = csv_path.read_bytes()
+    try: raw.decode('utf-8')
+    except UnicodeDecodeError as e:
+        line = raw[:e.start].count(b'\n') + 1
+        return f" (byte 0x{raw[e.start]:02x} on line {line})"
+    return ''
+
+def _read_table(csv_path: Path, columns: list, row: str = 'image', dtype: dict = None, hint: str = '') -> pd.DataFrame:
+    """The CSV at `csv_path` with at least `columns` and one `row` per line (`dtype` as pandas takes it); clear errors
+    otherwise, with `hint` added to a missing column's."""
     if not csv_path.is_file():
-        raise FileNotFoundError(f"{csv_path} not found. The course's PNG digits are made by `python -m helpers.make_data`.")
-    try: df = pd.read_csv(csv_path, dtype={columns[0]: str})
+        made = data_dir().resolve() in csv_path.resolve().parents  # the course's own data: its command makes it
+        raise FileNotFoundError(f"{csv_path} not found." + (" The course's data is made by `python -m helpers.make_data`." if made else ""))
+    try: df = pd.read_csv(csv_path, dtype=dtype)
+    except UnicodeDecodeError:
+        raise ValueError(f"{csv_path} is not UTF-8 text{_not_utf8(csv_path)}: save it as UTF-8 (in Excel: 'CSV UTF-8').") from None
     except pd.errors.EmptyDataError:
-        raise ValueError(f"{csv_path} is empty: expected a header line {','.join(columns)} and one row per image.") from None
+        raise ValueError(f"{csv_path} is empty: expected a header line {','.join(columns)} and one row per {row}.") from None
     except pd.errors.ParserError as e:
         raise ValueError(f"{csv_path} is not a table pandas can read: {_bad_row(csv_path) or e}") from None
     missing = [c for c in columns if c not in df.columns]
-    if missing: raise ValueError(f"{csv_path} has columns {list(df.columns)}; expected {columns} (missing {missing}).")
-    if df.empty: raise ValueError(f"{csv_path} has a header but no rows: no images to load.")
+    if missing: raise ValueError(f"{csv_path} has columns {list(df.columns)}; expected {columns} (missing {missing}).{hint}")
+    if df.empty: raise ValueError(f"{csv_path} has a header but no rows: no {row}s to load.")
     return df
 
 # %% ../nbs/05_custom_dataloader.ipynb #ab60bc19
@@ -92,8 +105,9 @@ class CSVImageDataset(tud.Dataset):
     "Images listed in a CSV (`file_col`, `label_col`) under `img_dir` → `(float C×H×W tensor in [0, 1] after `transform`, label)`."
     def __init__(self, csv_path, img_dir, transform: Callable = None, cache: bool = False,
                  file_col: str = 'file_name', label_col: str = 'label', n_classes: int = 10):
+        self._changes = torch.zeros(1, dtype=torch.int64).share_memory_()  # changes of transform or cache, seen by workers
         self.csv_path, self.img_dir, self.transform = Path(csv_path), Path(img_dir), transform
-        df = _read_table(self.csv_path, [file_col, label_col])
+        df = _read_table(self.csv_path, [file_col, label_col], dtype={file_col: str})
         names = df[file_col]
         empty = names.isna() | (names.str.strip() == '')
         if empty.any():
@@ -110,7 +124,14 @@ class CSVImageDataset(tud.Dataset):
             if not f.is_file(): raise self._not_found(i)
         self.labels = torch.tensor(labels.to_numpy(), dtype=torch.int64)
         self.cache = {} if cache else None
-        self._first = None  # (row, shape) of the first item a batch was made of, in this process
+
+    def __setattr__(self, name, value):
+        "A new `transform` or `cache`: forget the batch shape seen so far, and tell worker processes started before it."
+        if name in ('transform', 'cache'):
+            self.__dict__['_first'] = None  # (row, shape) of the first item a batch was made of, in this process
+            self._changes += 1
+            self.__dict__['_seen'] = self._changes.item()
+        super().__setattr__(name, value)
 
     def __len__(self): return len(self.files)
     def _not_found(self, i): return FileNotFoundError(f"{self.csv_path} row {i}: image {self.files[i]} not found.")
@@ -127,11 +148,23 @@ class CSVImageDataset(tud.Dataset):
         return x
 
     def __getitem__(self, i: int):
+        if not isinstance(i, (int, np.integer)) and not (isinstance(i, torch.Tensor) and i.ndim == 0):
+            raise TypeError(f"CSVImageDataset takes one row number, not {type(i).__name__} {i!r:.40}: lecture 03's DataLoader indexes "
+                            "with a slice or an index tensor; pass it collate_fn=collate, or use get_dataloaders / "
+                            "torch.utils.data.DataLoader.")
         x = self.image(i)
-        return (x if self.transform is None else self.transform(x)), self.labels[i]
+        if self.transform is None: return x, self.labels[i]
+        try: return self.transform(x), self.labels[i]
+        except TypeError as e:
+            raise TypeError(f"{self.csv_path} row {i}: the transform {self.transform!r:.60} failed ({e}). This data set gives it "
+                            "a float C×H×W tensor in [0, 1], ToTensor's output already: drop ToTensor and use transforms that "
+                            "take tensors.") from e
 
     def __getitems__(self, rows: list) -> list:
         "The items of one batch (a DataLoader asks for them together); a ValueError naming the file if their shapes differ."
+        if self._changes.item() != self._seen:  # in a worker process that started before the change
+            raise RuntimeError(f"{self.csv_path}: the data set's transform or cache changed after this loader's worker processes "
+                               "started (persistent_workers=True keeps them, with the old copy): make a new loader.")
         items = [self[i] for i in rows]
         for i, (x, _) in zip(rows, items):
             shape = tuple(getattr(x, 'shape', ()))
@@ -148,7 +181,11 @@ class CSVImageDataset(tud.Dataset):
 def get_dataloaders(batch_size: int, num_workers: int = 0, root=None, transform: Callable = None,
                     train_transform: Callable = None, drop_last: bool = False, cache: bool = False, **kwargs):
     "Train (shuffled), valid and test DataLoaders over the PNG+CSV splits in `root` (default: the course's PNG digits)."
-    root = Path(root or data_dir()/course_settings()['data']['digits_png'])
+    given, root = root is not None, Path(root or data_dir()/course_settings()['data']['digits_png'])
+    missing = [f'{split}.csv' for split in ('train', 'valid', 'test') if not (root/f'{split}.csv').is_file()]
+    if given and missing:
+        raise FileNotFoundError(f"get_dataloaders(root={str(root)!r}) reads a train, a valid and a test split: {', '.join(missing)} "
+                                "missing there. Add the split, or build a CSVImageDataset for each split you have.")
     ds = {split: CSVImageDataset(root/f'{split}.csv', root/split, cache=cache,
                                  transform=(train_transform or transform) if split == 'train' else transform)
           for split in ('train', 'valid', 'test')}

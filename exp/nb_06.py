@@ -23,17 +23,14 @@ from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
 from tqdm.auto import tqdm
 
 # %% ../nbs/06_training_loops.ipynb #b408f7cf
+from .nb_05 import _read_table  # lecture 05's CSV reader and its messages
+
 class RegressionDataset(Dataset):
     "Points from a CSV file as float32 tensors `x`, `y` of shape (N, 1); default: the course's `regression.csv`."
     def __init__(self, csv_path=None, x_col: str = 'x', y_col: str = 'y'):
         self.path = Path(csv_path) if csv_path is not None else data_dir()/course_settings()['data']['regression_csv']
-        if not self.path.is_file():
-            raise FileNotFoundError(f"{self.path}: no such file. The course's regression data is made by `python -m helpers.make_data`.")
-        df = pd.read_csv(self.path)
-        missing = [c for c in (x_col, y_col) if c not in df.columns]
-        if missing:
-            raise ValueError(f"{self.path} has no column {', '.join(map(repr, missing))}; its columns are {list(df.columns)}. "
-                             "Pass x_col= and y_col= to name the input and target columns.")
+        df = _read_table(self.path, [x_col, y_col], row='point',
+                         hint=" Pass x_col= and y_col= to name the input and target columns.")
         for c in (x_col, y_col):
             if not pd.api.types.is_numeric_dtype(df[c]) or df[c].isna().any():
                 raise ValueError(f"{self.path}: column {c!r} must hold numbers only (found text or empty cells).")

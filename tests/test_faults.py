@@ -15,9 +15,12 @@ from typing import Callable
 import nbformat, numpy as np, pytest, torch, yaml
 from PIL import Image
 
-from exp import nb_01, nb_07, nb_09
+from torchvision import transforms
+
+from exp import nb_01, nb_03, nb_07, nb_09
 from exp.nb_04 import MLP
-from exp.nb_05 import CSVImageDataset, CheckpointError, load_checkpoint, save_checkpoint, train_model
+from exp.nb_05 import CSVImageDataset, CheckpointError, get_dataloaders, load_checkpoint, save_checkpoint, train_model
+from exp.nb_06 import RegressionDataset
 from exp.nb_07 import PLOT_FILES, load_settings, run_record, save_yaml
 from helpers import train_command as cmd
 from tools import export as export_tool
@@ -64,6 +67,36 @@ lab = Image.fromarray(np.asarray(digit('RGB'))).convert('LAB')
 f_255 = Image.fromarray(np.asarray(digit()).astype(np.float32))  # float pixels 0..255, not 0..1
 i_big = Image.fromarray(np.asarray(digit()).astype(np.int32) * 300)  # 32-bit integers up to 76,500: not 16-bit grey
 
+def write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def latin_1(tmp, mp):
+    "t.csv saved in Latin-1 (Excel's 'CSV' on Windows), with an umlaut in a file name."
+    (tmp/'t.csv').write_bytes('file_name,label\nzähl.png,3\n'.encode('latin-1'))
+    return SimpleNamespace(csv=tmp/'t.csv', dir=tmp)
+
+
+def change_transform_under_workers(c):
+    ds = build(c)
+    dl = torch.utils.data.DataLoader(ds, 2, num_workers=1, persistent_workers=True)
+    list(dl)
+    ds.transform = transforms.RandomRotation(10)
+    return list(dl)
+
+
+def own_splits(*splits) -> Callable:
+    "The user's own PNG+CSV folder holding the given splits, two images each."
+    def setup(tmp, mp):
+        for s in splits:
+            (tmp/s).mkdir()
+            for name in ('a.png', 'b.png'): digit().save(tmp/s/name)
+            (tmp/f'{s}.csv').write_text(two)
+        return SimpleNamespace(dir=tmp)
+    return setup
+
+
 DATA = [
     Fault('csv row with an extra field', data_case('file_name,label\na.png,1\n\nb.png,2,3\n', {'a.png': digit(), 'b.png': digit()}),
           build, ValueError, lambda c: [c.csv, 'row 1 has 3 fields, the header 2 (file_name,label)', 'double quotes']),
@@ -81,6 +114,22 @@ DATA = [
           all_batches(2, num_workers=1), ValueError, lambda c: [c.csv, 'row 1', c.dir/'b.png', '3×28×28', '1×28×28']),
     Fault('mixed sizes across batches', data_case(two, {'a.png': digit(), 'b.png': digit(size=20)}),
           all_batches(1), ValueError, lambda c: [c.dir/'b.png', 'gives a 1×20×20 tensor', 'row 0 (a.png) gave 1×28×28']),
+    Fault("csv read by lecture 03's DataLoader", data_case(two, {'a.png': digit(), 'b.png': digit()}),
+          lambda c: next(iter(nb_03.DataLoader(build(c), 2))), TypeError, lambda c: ['one row number', 'collate_fn=collate']),
+    Fault('csv not UTF-8', latin_1, build, ValueError,
+          lambda c: [c.csv, 'not UTF-8 text (byte 0xe4 on line 2)', "'CSV UTF-8'"]),
+    Fault('transform ToTensor on a tensor', data_case(two, {'a.png': digit(), 'b.png': digit()}),
+          lambda c: CSVImageDataset(c.csv, c.dir, transform=transforms.ToTensor())[0], TypeError,
+          lambda c: [c.csv, 'row 0', 'ToTensor', 'float C×H×W tensor', 'drop ToTensor']),
+    Fault('transform changed under persistent workers', data_case(two, {'a.png': digit(), 'b.png': digit()}),
+          change_transform_under_workers, RuntimeError, lambda c: [c.csv, 'changed after', 'persistent_workers', 'make a new loader']),
+    Fault('get_dataloaders on a folder without a test split', own_splits('train', 'valid'),
+          lambda c: get_dataloaders(8, root=c.dir), FileNotFoundError,
+          lambda c: [c.dir, 'test.csv missing', 'a CSVImageDataset for each split']),
+    Fault('regression csv empty', lambda tmp, mp: SimpleNamespace(csv=write(tmp/'e.csv', '')),
+          lambda c: RegressionDataset(c.csv), ValueError, lambda c: [c.csv, 'is empty', 'x,y', 'one row per point']),
+    Fault('regression csv header only', lambda tmp, mp: SimpleNamespace(csv=write(tmp/'h.csv', 'x,y\n')),
+          lambda c: RegressionDataset(c.csv), ValueError, lambda c: [c.csv, 'has a header but no rows: no points']),
 ]
 
 

@@ -174,12 +174,22 @@ def write_case(tmp_path, csv_text, files=()):
 
 
 def test_missing_or_empty_csv(tmp_path):
-    with pytest.raises(FileNotFoundError, match=r'nope\.csv not found.*helpers\.make_data'):
+    with pytest.raises(FileNotFoundError, match=r'nope\.csv not found\.$'):  # the user's own file: no advice about the course's
         CSVImageDataset(tmp_path/'nope.csv', tmp_path)
+    with pytest.raises(FileNotFoundError, match=r'nope\.csv not found\. The course.s data is made by `python -m helpers\.make_data`'):
+        CSVImageDataset(data_dir()/'nope'/'nope.csv', tmp_path)
     with pytest.raises(ValueError, match=r't\.csv is empty: expected a header line file_name,label'):
         CSVImageDataset(write_case(tmp_path, ''), tmp_path)
     with pytest.raises(ValueError, match=r't\.csv has a header but no rows'):
         CSVImageDataset(write_case(tmp_path, 'file_name,label\n'), tmp_path)
+
+
+def test_a_new_transform_may_change_the_shape(tmp_path):
+    "The shape a batch must have is the one the current transform makes: a Resize after the first batch is no error."
+    ds = CSVImageDataset(write_case(tmp_path, 'file_name,label\na.png,1\nb.png,2\n', ['a.png', 'b.png']), tmp_path)
+    assert next(iter(torch.utils.data.DataLoader(ds, 2)))[0].shape == (2, 1, 28, 28)
+    ds.transform = transforms.Resize((32, 32))
+    assert next(iter(torch.utils.data.DataLoader(ds, 2)))[0].shape == (2, 1, 32, 32)
 
 
 def test_missing_column_names_found_and_expected(tmp_path):

@@ -58,7 +58,7 @@ def test_regression_dataset_errors(tmp_path):
     with pytest.raises(ValueError, match="column 'x' must hold numbers"): RegressionDataset(fn)
     fn.write_text('x,y\n1,2\n3,\n')
     with pytest.raises(ValueError, match="column 'y' must hold numbers"): RegressionDataset(fn)
-    with pytest.raises(FileNotFoundError, match='helpers.make_data'): RegressionDataset(tmp_path/'none.csv')
+    with pytest.raises(FileNotFoundError, match=r'none\.csv not found\.$'): RegressionDataset(tmp_path/'none.csv')  # the user's file
 
 
 # --- exp_gamma ---
