@@ -23,7 +23,13 @@ class MLP(nn.Module):
         for layer in (self.hidden, self.out):
             nn.init.normal_(layer.weight, 0.0, 0.1)
             nn.init.zeros_(layer.bias)
-    def forward(self, x): return self.out(torch.sigmoid(self.hidden(x.flatten(1))))
+    def forward(self, x):
+        x = x.flatten(1)
+        if x.shape[1] != self.hidden.in_features:  # e.g. colour or 32×32 images: a clear message, not a matmul error
+            raise ValueError(f"MLP(n_in={self.hidden.in_features}) got inputs of {x.shape[1]} values each (a batch of "
+                             f"{' × '.join(map(str, x.shape))} after flattening): make it MLP(n_in={x.shape[1]}), or convert "
+                             "the inputs to the size it takes (e.g. transforms.Grayscale, transforms.Resize).")
+        return self.out(torch.sigmoid(self.hidden(x)))
 
 # %% ../nbs/04_mlp_pytorch.ipynb #6b1d098a
 def default_device() -> torch.device:

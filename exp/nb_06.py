@@ -81,6 +81,18 @@ EVENTS = ('before_fit', 'before_epoch', 'before_train', 'before_batch', 'after_p
 _CANCEL = {'batch': CancelBatchException, 'epoch': CancelEpochException, 'fit': CancelFitException}
 
 # %% ../nbs/06_training_loops.ipynb #aef71413
+def _kind(x) -> str:
+    "What `x` is, in a few words: 'a tuple of 2 items', 'a dict (keys image, label)', 'a float'."
+    if isinstance(x, dict): return f"a dict (keys {', '.join(map(str, x))})"
+    if isinstance(x, (tuple, list)): return f"a {type(x).__name__} of {len(x)} items"
+    return f"a {type(x).__name__}"
+
+def _pair(batch, which: str) -> tuple:
+    "A batch as the pair (inputs, targets); a TypeError that says what the `which` loader gave instead."
+    if isinstance(batch, (tuple, list)) and len(batch) == 2: return batch
+    raise TypeError(f"the {which} loader gives batches that are {_kind(batch)}; the Learner takes (inputs, targets) pairs: make "
+                    "the data set's __getitem__ return a tuple (x, y), or wrap the loader.")
+
 class Learner:
     """Trains `model` on `train_dl` (validating on `valid_dl` after each epoch) with `loss_func` and the optimizer
     `opt_func(params, lr=lr)`, which the Learner makes itself when the first `fit` starts; everything else — devices,
@@ -134,7 +146,14 @@ class Learner:
     def one_batch(self) -> None:
         "Forward, loss and — when training — backward, step and zero_grad, with an event after each."
         self.preds = self.model(self.xb); self.callback('after_pred')
-        self.loss = self.loss_func(self.preds, self.yb)
+        try: self.loss = self.loss_func(self.preds, self.yb)
+        except TypeError as e:
+            if isinstance(self.preds, torch.Tensor): raise
+            raise TypeError(f"the model returned {_kind(self.preds)}, and loss_func takes it as it is ({e}): return one tensor from "
+                            "forward, or give a loss_func that takes what the model returns.") from e
+        if not isinstance(self.loss, torch.Tensor):
+            raise TypeError(f"loss_func gave {_kind(self.loss)}, not a tensor: compute the loss with torch operations on the model's "
+                            "output (a plain number has no gradient to follow back).")
         if self.loss.ndim:
             raise ValueError(f"loss_func gave {tuple(self.loss.shape)} values, not one number for the batch: use a loss that "
                              "averages over the batch (reduction='mean', the default), or add .mean().")
@@ -150,7 +169,9 @@ class Learner:
         self.model.train(training)
         self.callback('before_train' if training else 'before_validate')
         with torch.set_grad_enabled(training):
-            for self.iter, (self.xb, self.yb) in enumerate(self.dl): self._with_events(self.one_batch, 'batch')
+            for self.iter, batch in enumerate(self.dl):
+                self.xb, self.yb = _pair(batch, 'training' if training else 'validation')
+                self._with_events(self.one_batch, 'batch')
         self.callback('after_train' if training else 'after_validate')
 
     def one_epoch(self) -> None:

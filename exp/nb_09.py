@@ -83,7 +83,12 @@ FASHION_RECIPE = {'channels': [16, 32, 64, 128, 256], 'epochs': 8, 'batch_size':
 class AsImages(nn.Module):
     "Rows of `c·h·w` values → (N, c, h, w) images; images of that shape pass unchanged (so one model takes both)."
     def __init__(self, c: int = 1, h: int = 28, w: int = 28): super().__init__(); self.shape = (c, h, w)
-    def forward(self, x: torch.Tensor) -> torch.Tensor: return x.reshape(len(x), *self.shape)
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x[0].numel() != math.prod(self.shape):
+            raise ValueError(f"AsImages{self.shape} takes {math.prod(self.shape)} values an item and got {x[0].numel()} (a batch "
+                             f"of {' × '.join(map(str, x.shape))}): give the model grey {self.shape[1]}×{self.shape[2]} images, "
+                             "or make it for the images you have (get_cnn(size=...) takes square grey ones).")
+        return x.reshape(len(x), *self.shape)
 
 def conv_block(ni: int, nf: int, ks: int = 3, stride: int = 2, norm: bool = True) -> nn.Sequential:
     "Convolution (`ni` → `nf` channels, padding ks//2), then batch norm when `norm` (the conv then needs no bias), then ReLU."
@@ -152,9 +157,17 @@ class ActivationStats:
     def __enter__(self): self._hook(); return self
     def __exit__(self, *exc_info) -> None: self.remove()  # returns None: an exception goes on after the hooks are gone
 
+    def _recorded(self, names: Sequence[str]) -> list:
+        "The modules' names (`names`, or 'layer i'); a ValueError if no training batch was recorded for one of them."
+        names = names or [f'layer {i}' for i in range(len(self.modules))]
+        empty = [n for n, s in zip(names, self.stats) if not s.means]
+        if empty: raise ValueError(f"ActivationStats recorded no training batch for {', '.join(empty)}: it records modules in "
+                                   "training mode only (model.train()); run training batches while its hooks are on.")
+        return names
+
     def plot_stats(self, names: Sequence[str] = None):
         "Mean and standard deviation of each module's output, batch by batch: one line per module."
-        names = names or [f'layer {i}' for i in range(len(self.modules))]
+        names = self._recorded(names)
         fig, axs = plt.subplots(1, 2, figsize=(10, 3.2))
         for s, name in zip(self.stats, names):
             axs[0].plot(s.means, label=name); axs[1].plot(s.stds, label=name)
@@ -166,7 +179,7 @@ class ActivationStats:
 
     def plot_hists(self, names: Sequence[str] = None):
         "One image per module: batches left to right, histogram bins bottom (low values) to top, log(1 + count) as colour."
-        names = names or [f'layer {i}' for i in range(len(self.modules))]
+        names = self._recorded(names)
         fig, axs = plt.subplots(1, len(self.modules), figsize=(2.4 * len(self.modules), 2.4), squeeze=False)
         for ax, s, name in zip(axs[0], self.stats, names):
             ax.imshow(torch.stack(s.hists).T.log1p().numpy(), origin='lower', aspect='auto', cmap='viridis',

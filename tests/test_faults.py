@@ -495,6 +495,25 @@ def fit_with_broken_cleanup(c):
     c.learn.fit(1, cbs=[BrokenCleanup()])
 
 
+class Dicts(torch.utils.data.Dataset):
+    "Items as dicts, as many data sets from other libraries give them."
+    def __len__(self): return 32
+    def __getitem__(self, i): return {'image': torch.rand(784), 'label': i % 10}
+
+
+class TwoOutputs(torch.nn.Module):
+    "A model whose forward returns two tensors."
+    def __init__(self): super().__init__(); self.m = nb_07.MLP()
+    def forward(self, x): h = self.m(x); return h, h.detach()
+
+
+def stats_in_eval_mode(c):
+    model = nb_09.get_cnn([4])
+    stats = nb_09.ActivationStats([model[1]])
+    with torch.no_grad(): model.eval()(torch.rand(2, 784))  # evaluation batches are not recorded
+    stats.plot_hists()
+
+
 def learner_still_sound(c):
     "Every other clean-up ran, the mode came back, the fit-only callback is gone: the next fit trains."
     assert c.closes.closed == 1 and not c.learn.model.training
@@ -592,6 +611,20 @@ LEARNER = [
     Fault('a loss with one value per sample', learner_case(), lambda c: nb_07.Learner(c.target, regression_loader(),
           loss_func=torch.nn.MSELoss(reduction='none')).fit(1), ValueError,
           lambda c: ['loss_func gave (16, 1) values, not one number', "reduction='mean'"], target_untouched),
+    Fault('a loader of dict batches', learner_case(), lambda c: nb_07.Learner(nb_07.MLP(), torch.utils.data.DataLoader(Dicts(), 16),
+          cbs=[nb_07.DeviceCB('cpu')]).fit(1), TypeError,
+          lambda c: ['the training loader gives batches that are a dict (keys image, label)', '(inputs, targets) pairs', 'tuple (x, y)']),
+    Fault('a model that returns a tuple', learner_case(), lambda c: nb_07.Learner(TwoOutputs(), tiny_loader).fit(1), TypeError,
+          lambda c: ['the model returned a tuple of 2 items', 'return one tensor from forward']),
+    Fault('a loss that is a Python number', learner_case(), lambda c: nb_07.Learner(c.target, regression_loader(),
+          loss_func=lambda p, y: ((p - y) ** 2).mean().item()).fit(1), TypeError,
+          lambda c: ['loss_func gave a float, not a tensor', 'torch operations'], target_untouched),
+    Fault('MLP on colour 32×32 images', learner_case(), lambda c: nb_07.MLP()(torch.rand(4, 3, 32, 32)), ValueError,
+          lambda c: ['MLP(n_in=784) got inputs of 3072 values each', '4 × 3072', 'MLP(n_in=3072)', 'transforms.Grayscale']),
+    Fault('CNN on colour 32×32 images', learner_case(), lambda c: nb_09.get_cnn([4])(torch.rand(4, 3, 32, 32)), ValueError,
+          lambda c: ['AsImages(1, 28, 28) takes 784 values an item and got 3072', '4 × 3 × 32 × 32', 'get_cnn(size=...)']),
+    Fault('ActivationStats without a training batch', learner_case(), stats_in_eval_mode, ValueError,
+          lambda c: ['ActivationStats recorded no training batch for layer 0', 'training mode only']),
     Fault('logging every 0 batches', learner_case(), lambda c: nb_07.LoggingCB(every=0), ValueError,
           lambda c: ['a whole number >= 1; got 0']),
     Fault('train_model logging every 0 batches', learner_case(), lambda c: train_model(c.target, 1, regression_loader(),
