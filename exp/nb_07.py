@@ -4,8 +4,8 @@
 __all__ = ['REQUIRED', 'MODELS', 'OPTIMIZERS', 'DEVICES', 'TRAIN_SETTINGS', 'ONLY_WITH', 'LOG_FORMAT', 'N_CLASSES', 'PLOT_FILES',
            'SETTINGS_CALLBACKS', 'RUN_FILE', 'RESULT_FILES', 'LOCK_FILE', 'SettingsError', 'Key', 'check_settings',
            'load_settings', 'settings_help', 'setup_logging', 'save_yaml', 'resolve_device', 'versions', 'processes',
-           'TrainingData', 'load_data', 'settings_callbacks', 'make_learner', 'plot_results', 'train_from_settings',
-           'run_record', 'check_results_folder', 'start_results_folder', 'ResultsLock']
+           'TrainingData', 'smallest_batch', 'load_data', 'settings_callbacks', 'make_learner', 'plot_results',
+           'train_from_settings', 'run_record', 'check_results_folder', 'start_results_folder', 'ResultsLock']
 
 # %% ../nbs/07_scripts.ipynb #90dcf399
 from .nb_06 import *
@@ -222,6 +222,22 @@ class TrainingData:
 
 N_CLASSES = 10  # the classes the course's networks predict
 
+def smallest_batch(n: int, batch_size: int, world: int = 1) -> int:
+    "The fewest items one process's training batch holds: `n` items in batches of `world` × `batch_size`, split by rank."
+    last = n % (world * batch_size)
+    return min(k for k in (batch_size, *(len(range(r, last, world)) for r in range(world))) if k)
+
+def _check_one_item_batches(s: dict, n: int, world: int) -> None:
+    "A SettingsError when a training batch of one image would reach a model that cannot train on one (tried on `meta`)."
+    if smallest_batch(n, s['batch_size'], world) > 1: return
+    try:
+        with torch.device('meta'): MODELS[s['model']](s).train()(torch.zeros(1, 28 * 28))
+    except ValueError as e:
+        per = f" per process ({world} processes)" if world > 1 else ''
+        raise SettingsError(f"batch_size {s['batch_size']}{per} with {n:,} training images gives a training batch of one image, "
+                            f"and this {s['model']} cannot train on one ({e}). Choose another batch_size, or a smaller "
+                            "network.") from None
+
 def load_data(s: dict, log=print) -> TrainingData:
     """The training, validation and (unless `evaluate_test` is false) test splits of settings `s`'s `dataset`, checked
     (no split empty, every label a class 0..9), in lecture 03's loaders of `batch_size` items; a SettingsError says what
@@ -252,6 +268,7 @@ def load_data(s: dict, log=print) -> TrainingData:
     sizes = {'train': len(y_train), 'valid': len(y_valid), **({'test': len(y_test)} if test else {})}
     log(f"split: train {sizes['train']:,}, valid {sizes['valid']:,}, " +
         (f"test {sizes['test']:,} (the test split is read once, after training)" if test else "test not loaded (evaluate_test: false)"))
+    _check_one_item_batches(s, sizes['train'], processes())
     train_dl, valid_dl = get_dls(Dataset(x_train, y_train), Dataset(x_valid, y_valid), s['batch_size'])
     return TrainingData(train_dl, valid_dl, DataLoader(Dataset(x_test, y_test), 2 * s['batch_size']) if test else None, sizes)
 

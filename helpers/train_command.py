@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 
+from exp import nb_00
 from exp.nb_00 import env_flag
 from exp.nb_05 import CheckpointError
 from exp.nb_07 import (PLOT_FILES, ResultsLock, SettingsError, check_results_folder, load_data, load_settings, resolve_device,
@@ -222,10 +223,14 @@ def _tell_torchrun(msg: str) -> None:
 
 
 def _check_environment() -> None:
-    "The course's switches the command reads from the environment, checked first: a SettingsError for a value it cannot read."
+    """The course's switches the command reads from the environment and the course's settings.ini, checked first: a
+    SettingsError for a value it cannot read."""
     for name in ('DLF_QUICK', 'DLF_OFFLINE'):
         try: env_flag(name)
         except ValueError as e: raise SettingsError(f"environment variable {e} Or unset it.") from None
+    try: nb_00.course_settings()
+    except (KeyError, ValueError, OSError) as e:
+        raise SettingsError(f"{e.args[0] if isinstance(e, KeyError) else e} Restore it (git checkout settings.ini).") from None
 
 
 def _next_step(d: Path) -> str:

@@ -17,7 +17,7 @@ from PIL import Image
 
 from torchvision import transforms
 
-from exp import nb_01, nb_03, nb_07, nb_09
+from exp import nb_00, nb_01, nb_03, nb_07, nb_09
 from exp.nb_04 import MLP
 from exp.nb_05 import CSVImageDataset, CheckpointError, get_dataloaders, load_checkpoint, save_checkpoint, train_model
 from exp.nb_06 import RegressionDataset
@@ -315,7 +315,23 @@ def release_holder(c):
     assert cmd.train_command(c.args) == 0
 
 
+def quick_settings_without(key: str) -> Callable:
+    "A prepare step: the course's settings.ini read from a copy whose [quick] section lacks `key`."
+    def prepare(c, mp):
+        ini = c.tmp/'settings.ini'
+        ini.write_text(''.join(l for l in (REPO/'settings.ini').read_text().splitlines(True) if not l.startswith(f'{key} ')))
+        read = nb_00.course_settings
+        mp.setattr(nb_00, 'course_settings', lambda path=None: read(ini if path is None else path))
+        mp.setenv('DLF_QUICK', '1')
+    return prepare
+
+
 COMMAND = [
+    Fault("settings.ini's [quick] without train_size", command_case(prepare=quick_settings_without('train_size')), run_command, 2,
+          lambda c: [c.tmp/'settings.ini', '[quick] lacks train_size', 'git checkout settings.ini'], nothing_created),
+    Fault('a batch of one image for batch norm', command_case('model: cnn\nchannels: [8, 8, 8, 8, 8, 8]\nbatch_size: 3\n'),
+          run_command, 2, lambda c: ['batch_size 3 with 1,000 training images gives a training batch of one image',
+          'Expected more than 1 value per channel', 'another batch_size'], nothing_created),
     Fault('results folder not writable', command_case(results='/sys/kernel'), run_command, 2,
           lambda c: ['cannot write into the results folder /sys/kernel', 'Nothing was changed']),
     Fault('results folder cannot be made', command_case(results='/sys/dlf-no-such/run'), run_command, 2,

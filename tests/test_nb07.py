@@ -245,3 +245,12 @@ def test_the_settings_schedule_is_torchs_step_for_step(schedule, tmp_path):
     for _ in range(steps): theirs.append(opt.param_groups[0]['lr']); opt.step(); sched.step()
     assert r['minibatch_lr'] == pytest.approx(theirs, rel=1e-12, abs=1e-15)
     assert [row['lr'] for row in r['history']] == [r['minibatch_lr'][i * steps // len(r['history'])] for i in range(len(r['history']))]
+
+
+def test_smallest_batch_counts_every_process_and_the_last_batch():
+    smallest_batch = nb_07.smallest_batch
+    assert smallest_batch(12, 3) == 3 and smallest_batch(7, 3) == 1 and smallest_batch(8, 3) == 2
+    assert smallest_batch(12, 3, world=2) == 3     # 12 = 2 × 6: full batches only
+    assert smallest_batch(10, 2, world=2) == 1     # a last global batch of 2: one image for each process
+    assert smallest_batch(11, 2, world=2) == 1     # a last global batch of 3: 2 and 1
+    assert smallest_batch(1000, 1) == 1
