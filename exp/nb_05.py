@@ -336,10 +336,9 @@ def train_model(model, num_epochs: int, train_loader, valid_loader, test_loader,
 
 # %% ../nbs/05_custom_dataloader.ipynb #0d39d106
 def _save(fig, results_dir, name: str) -> None:
-    "Save `fig` as `results_dir/name` (creating the folder); nothing if `results_dir` is None."
+    "Save `fig` as `results_dir/name` atomically (creating the folder); nothing if `results_dir` is None."
     if results_dir is None: return
-    Path(results_dir).mkdir(parents=True, exist_ok=True)
-    fig.savefig(Path(results_dir)/name, dpi=150, bbox_inches='tight')
+    save_atomic(Path(results_dir)/name, lambda tmp: fig.savefig(tmp, dpi=150, bbox_inches='tight', format=Path(name).suffix[1:]))
 
 def plot_training_loss(minibatch_loss, num_epochs: int, averaging_iterations: int = 100, results_dir=None):
     "Loss per minibatch and its running average over `averaging_iterations`, with a second x-axis in epochs; the Figure."

@@ -169,6 +169,17 @@ def settings_help(schema: dict = None) -> str:
 # %% ../nbs/07_scripts.ipynb #24ea7e4b
 LOG_FORMAT = '%(asctime)s | %(message)s'
 
+class _LogFile(logging.FileHandler):
+    "A log file that, once it cannot be written (a full disk), says so on the terminal once instead of a traceback a line."
+    failed = False
+    def handleError(self, record):
+        if not self.failed: print(f"warning: cannot write the log file {self.baseFilename} ({sys.exc_info()[1]}); messages "
+                                  "go on to the terminal only.", file=sys.stderr)
+        self.failed = True
+    def close(self):
+        try: super().close()  # flushes what is left: a full disk refuses that too
+        except OSError: self.handleError(None)
+
 def setup_logging(log_file=None, append: bool = False, name: str = 'dlf.train') -> logging.Logger:
     "A logger that prints each message and, when `log_file` is given, also writes it (time-stamped) to that file."
     logger = logging.getLogger(name)
@@ -179,7 +190,7 @@ def setup_logging(log_file=None, append: bool = False, name: str = 'dlf.train') 
     term.setFormatter(logging.Formatter('%(message)s'))
     logger.addHandler(term)
     if log_file is not None:
-        fh = logging.FileHandler(log_file, mode='a' if append else 'w', encoding='utf-8')
+        fh = _LogFile(log_file, mode='a' if append else 'w', encoding='utf-8')
         fh.setFormatter(logging.Formatter(LOG_FORMAT, '%Y-%m-%d %H:%M:%S'))
         logger.addHandler(fh)
     return logger
@@ -326,7 +337,8 @@ def train_from_settings(s: dict, data: TrainingData, results_dir, resume: bool =
                'minibatch_loss': [float(l) for l in learn.batch_losses], 'minibatch_lr': [float(l) for l in learn.batch_lrs]}
     if write:
         for fn, fig in zip(PLOT_FILES, plot_results(results, s['averaging_iterations'])):
-            fig.savefig(Path(results_dir)/fn, dpi=100); plt.close(fig)
+            try: save_atomic(Path(results_dir)/fn, lambda tmp: fig.savefig(tmp, dpi=100, format='png'))  # never half a PNG
+            finally: plt.close(fig)
         save_yaml(results, Path(results_dir)/'results.yaml')
     log(f"time: setup {t1 - t0:.1f} s, training {t2 - t1:.1f} s" + (" (this process only; resumed)" if resume else ''))
     if write: log(f"wrote results.yaml, {', '.join(PLOT_FILES)} and checkpoint.pt to {results_dir}")

@@ -11,7 +11,7 @@ module is loaded when the command runs: every lecture adds its settings keys, mo
 lecture 07's `TRAIN_SETTINGS`, `MODELS`, `OPTIMIZERS` and `SETTINGS_CALLBACKS`.
 """
 from __future__ import annotations
-import argparse, json, logging, os, signal, sys, threading, time, traceback
+import argparse, errno, json, logging, os, signal, sys, threading, time, traceback
 from pathlib import Path
 
 import torch
@@ -23,6 +23,7 @@ from exp.nb_05 import CheckpointError
 from exp.nb_07 import (PLOT_FILES, ResultsLock, SettingsError, check_results_folder, load_data, load_settings, resolve_device,
                        run_record, settings_callbacks, settings_help, setup_logging, start_results_folder, train_from_settings)
 
+_FULL = (errno.ENOSPC, errno.EDQUOT)  # no space left, disk quota exceeded
 DIST_TIMEOUT_S = 120  # seconds a process waits to join the group or in one collective, then gives up
 EXIT_STATUS = {0: 'done', 1: 'training failed (the message says why; --resume continues from the last finished epoch)',
                2: 'the run cannot start: settings, results folder or data (the message says what to do)',
@@ -175,18 +176,29 @@ def _run(a) -> int:
         print(f"error: {who}cannot resume: {e} To train again from the start: --overwrite.", file=sys.stderr)
         return 1
     except Exception as e:
+        if isinstance(e, OSError) and e.errno in _FULL:  # the results folder's disk is full (or its quota spent)
+            log.info(f"cannot write into {d}: {e}")
+            print(f"error: {who}cannot write into {d} ({e.strerror}): make room there, then {_next_step(d)}.", file=sys.stderr)
+            _tell_torchrun(f"error: {who}cannot write into {d} ({e.strerror})")
+            return 1
         log.info(f"training failed: {type(e).__name__}: {e}")
-        where = "the traceback is above"
-        if main:
-            with open(d/'training.log', 'a', encoding='utf-8') as f: f.write(traceback.format_exc())
-            where = f"the traceback is in {d/'training.log'}"
-        else: traceback.print_exc()
+        written = main and _append(d/'training.log', traceback.format_exc())  # only rank 0 writes the log file
+        if not written: traceback.print_exc()
+        where = f"the traceback is in {d/'training.log'}" if written else "the traceback is above"
         print(f"error: {who}training failed: {type(e).__name__}: {e}\n{_next_step(d)}; {where}.", file=sys.stderr)
         _tell_torchrun(f"error: {who}training failed: {type(e).__name__}: {e}")
         return 1
     finally:
         for h in log.handlers[:]: log.removeHandler(h); h.close()
         if lock: lock.release()
+
+
+def _append(path: Path, text: str) -> bool:
+    "Append `text` to the file `path`; False if it cannot be written (a full disk)."
+    try:
+        with open(path, 'a', encoding='utf-8') as f: f.write(text)
+        return True
+    except OSError: return False
 
 
 def _start_processes(a) -> int:

@@ -6,13 +6,13 @@ To add a case: write a `setup(tmp, monkeypatch)` that makes the fault and return
 to FAULTS with `run(c)` (raises, or returns a command's exit status), the expected error, `names(c)` (the pieces the
 message must contain) and, if needed, `after(c)` for further checks (the model untouched, a rerun works, ...).
 """
-import gzip, os, shutil
+import errno, gzip, os, shutil
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Callable
 
-import nbformat, numpy as np, pytest, torch, yaml
+import matplotlib.figure, nbformat, numpy as np, pytest, torch, yaml
 from PIL import Image
 
 from torchvision import transforms
@@ -326,10 +326,34 @@ def quick_settings_without(key: str) -> Callable:
     return prepare
 
 
+def cnn_only(c, mp):
+    "Settings for model: cnn without the MLP's key num_hidden."
+    c.settings.write_text(c.settings.read_text().replace('num_hidden: 32\n', ''))
+
+
+def disk_full_at_the_plots(c, mp):
+    "Saving a figure writes part of the file, then finds the disk full."
+    def savefig(self, fname, *args, **kwargs):
+        Path(fname).write_bytes(b'\x89PNG half')
+        raise OSError(errno.ENOSPC, 'No space left on device', str(fname))
+    mp.setattr(matplotlib.figure.Figure, 'savefig', savefig)
+    c.mp = mp
+
+
+def resume_writes_the_results(c):
+    "No half PNG and no results.yaml; once there is room, --resume writes them from the last checkpoint."
+    assert sorted(p.name for p in c.dir.iterdir()) == ['checkpoint.pt', 'run.yaml', 'training.log']
+    c.mp.undo()
+    assert cmd.train_command(c.args + ['--resume']) == 0
+    assert {'results.yaml', *PLOT_FILES} <= {p.name for p in c.dir.iterdir()}
+
+
 COMMAND = [
+    Fault('disk full while the results are written', command_case(prepare=disk_full_at_the_plots), run_command, 1,
+          lambda c: [f'cannot write into {c.dir} (No space left on device)', 'make room there', '--resume'], resume_writes_the_results),
     Fault("settings.ini's [quick] without train_size", command_case(prepare=quick_settings_without('train_size')), run_command, 2,
           lambda c: [c.tmp/'settings.ini', '[quick] lacks train_size', 'git checkout settings.ini'], nothing_created),
-    Fault('a batch of one image for batch norm', command_case('model: cnn\nchannels: [8, 8, 8, 8, 8, 8]\nbatch_size: 3\n'),
+    Fault('a batch of one image for batch norm', command_case('model: cnn\nchannels: [8, 8, 8, 8, 8, 8]\nbatch_size: 3\n', prepare=cnn_only),
           run_command, 2, lambda c: ['batch_size 3 with 1,000 training images gives a training batch of one image',
           'Expected more than 1 value per channel', 'another batch_size'], nothing_created),
     Fault('results folder not writable', command_case(results='/sys/kernel'), run_command, 2,
@@ -384,8 +408,7 @@ COMMAND = [
           lambda c: [c.settings, "key 'channels' is used by model cnn only, not 'mlp'", 'remove it'], nothing_created),
     Fault('num_hidden with model cnn', command_case('model: cnn\n'), run_command, 2,
           lambda c: [c.settings, "key 'num_hidden' is used by model mlp only, not 'cnn'"], nothing_created),
-    Fault('a network too large for the memory', command_case('model: cnn\nchannels: [1000000000000]\n', prepare=lambda c, mp:
-          c.settings.write_text(c.settings.read_text().replace('num_hidden: 32\n', ''))), run_command, 2,
+    Fault('a network too large for the memory', command_case('model: cnn\nchannels: [1000000000000]\n', prepare=cnn_only), run_command, 2,
           lambda c: [c.settings, '7,851,000,000,000,010 parameters', 'Make it smaller'], nothing_created),
     Fault('DLF_QUICK=2', command_case(prepare=lambda c, mp: mp.setenv('DLF_QUICK', '2')), run_command, 2,
           lambda c: ["DLF_QUICK='2' is not understood", 'use 1 (on) or 0 (off)'], nothing_created),

@@ -254,3 +254,15 @@ def test_smallest_batch_counts_every_process_and_the_last_batch():
     assert smallest_batch(10, 2, world=2) == 1     # a last global batch of 2: one image for each process
     assert smallest_batch(11, 2, world=2) == 1     # a last global batch of 3: 2 and 1
     assert smallest_batch(1000, 1) == 1
+
+
+def test_a_log_file_on_a_full_disk_warns_once(capsys):
+    "/dev/full refuses every write (ENOSPC): one warning on the terminal, no traceback, every message still printed."
+    log = nb_07.setup_logging('/dev/full', name='dlf.test.full')
+    try:
+        log.info('first'); log.info('second')
+    finally:
+        for h in log.handlers[:]: log.removeHandler(h); h.close()
+    out = capsys.readouterr()
+    assert out.out.splitlines() == ['first', 'second'] and 'Traceback' not in out.err
+    assert out.err.count('warning: cannot write the log file /dev/full') == 1 and 'No space left on device' in out.err
