@@ -62,13 +62,22 @@ class LaunchError(RuntimeError):
 
 def run_torchrun(args: list, nproc: int = 2, port: int = None, timeout: float = 300, env: dict = None) -> subprocess.CompletedProcess:
     """Run `torchrun --nproc_per_node nproc --master_port port args…` (this Python's torch) on this machine and return
-    the finished process (stdout and stderr as text); a busy port raises a LaunchError that says so. Each process
+    the finished process (stdout and stderr as text); a busy port, or a job still running after `timeout` seconds (then
+stopped, with all its processes), raises a LaunchError that says so. Each process
     gets one CPU thread (OMP_NUM_THREADS=1, as torchrun sets by default)."""
     port = free_port() if port is None else port
     cmd = [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node', str(nproc), '--master_addr', '127.0.0.1',
            '--master_port', str(port), *map(str, args)]
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
-                       env={**os.environ, 'OMP_NUM_THREADS': '1', **(env or {})})
+    job = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           env={**os.environ, 'OMP_NUM_THREADS': '1', **(env or {})})
+    try: out, err = job.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        job.terminate()  # SIGTERM: torchrun stops its processes (SIGTERM, then SIGKILL after a grace period), then exits
+        out, err = job.communicate()
+        last = '\n  '.join((out + err).strip().splitlines()[-5:])
+        raise LaunchError(f"the torchrun job did not finish in {timeout} s: stopped it and its {nproc} processes. Its last "
+                          f"output:\n  {last}") from None
+    p = subprocess.CompletedProcess(cmd, job.returncode, out, err)
     if p.returncode != 0 and 'EADDRINUSE' in p.stderr:
         raise LaunchError(f"port {port} is already in use on this machine (another torchrun job, or another program): torchrun "
                           "could not listen on it. Choose another --master_port, or leave port=None to take a free one.")

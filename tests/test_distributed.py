@@ -202,3 +202,15 @@ def test_the_command_starts_its_own_processes(full_run, tmp_path):
     assert 'Traceback' not in job.stderr and 'Root Cause' not in job.stderr and not (tmp_path/'r').exists()
     with pytest.raises(SystemExit) as e: cmd.parse_args(['--nproc_per_node', '0', '--settings_path', 's', '--results_path', 'r'])
     assert e.value.code == 2
+
+
+def test_a_job_past_its_timeout_is_stopped_with_its_processes(tmp_path):
+    marker = f'dlf-timeout-{os.getpid()}'
+    (tmp_path/'sleep.py').write_text(f"import time  # {marker}\ntime.sleep(120)\n")
+    t0 = time.perf_counter()
+    with pytest.raises(LaunchError, match=r'did not finish in 3 s: stopped it and its 2 processes'):
+        run_torchrun([tmp_path/'sleep.py'], nproc=2, timeout=3, env=ENV)
+    assert time.perf_counter() - t0 < 30
+    import subprocess
+    left = subprocess.run(['pgrep', '-f', str(tmp_path/'sleep.py')], capture_output=True, text=True).stdout.split()
+    assert left == [], f"processes left running: {left}"

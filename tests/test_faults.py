@@ -6,7 +6,7 @@ To add a case: write a `setup(tmp, monkeypatch)` that makes the fault and return
 to FAULTS with `run(c)` (raises, or returns a command's exit status), the expected error, `names(c)` (the pieces the
 message must contain) and, if needed, `after(c)` for further checks (the model untouched, a rerun works, ...).
 """
-import errno, gzip, os, shutil
+import errno, gzip, os, shutil, sys
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
@@ -24,7 +24,7 @@ from exp.nb_06 import RegressionDataset
 from exp.nb_07 import PLOT_FILES, load_settings, run_record, save_yaml
 from helpers import train_command as cmd
 from tools import export as export_tool
-from tools.notebooks import REPO
+from tools.notebooks import REPO, execute
 
 PNG = nb_01.data_dir()/nb_01.course_settings()['data']['digits_png']
 QUICK = REPO/'settings'/'quick.yaml'
@@ -708,7 +708,30 @@ def slow_import(tmp, mp):
     return c
 
 
+def python_without_nbdev(tmp, mp):
+    "A repository copy, exported by a Python that has no nbdev-export beside it (nbdev installed with --user)."
+    c = repo_copy(break_cell=False)(tmp, mp)
+    mp.setattr(sys, 'executable', str(tmp/'bin'/'python3'))
+    return c
+
+
+def unreadable_lecture(tmp, mp):
+    "A lecture file that is not JSON: what a merge conflict or a cut-off save leaves."
+    (tmp/'03_minibatch_training.ipynb').write_text('{')
+    return SimpleNamespace(path=tmp/'03_minibatch_training.ipynb')
+
+
+def run_lecture(c):
+    "Execute the lecture as tools.run_course does; the failure it would print is raised."
+    nb, seconds, error = execute(c.path)
+    if error: raise RuntimeError(error)
+
+
 EXPORT = [
+    Fault('nbdev-export not beside this Python', python_without_nbdev, lambda c: export_tool.export(c.root), export_tool.ExportError,
+          lambda c: [f"nbdev-export is not installed beside {c.root.parent/'bin'/'python3'}", 'make export', 'exp/ was not touched']),
+    Fault('a lecture that is not JSON, run without export', unreadable_lecture, run_lecture, RuntimeError,
+          lambda c: [c.path, 'is not a notebook nbformat can read', 'NotJSONError', 'restore it from git']),
     Fault('syntax error in an export cell', repo_copy(), lambda c: export_tool.export(c.root), export_tool.ExportError,
           lambda c: ['nbs/03_minibatch_training.ipynb', f'cell {c.pos} of', f'(id {c.id})', f'line {c.line}: SyntaxError',
                      'exp/ was not touched']),

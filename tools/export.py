@@ -116,13 +116,16 @@ def import_modules(root: Path = REPO) -> int:
 def export(root: Path = REPO) -> int:
     "Check every export cell, run nbdev-export in `root`, import every module; restores `exp/` if a step fails. The number of cells checked."
     n = check_cells(root)
-    exp = root/'exp'
+    exp, tool = root/'exp', Path(sys.executable).parent/'nbdev-export'
+    if not tool.is_file():
+        raise ExportError(f"nbdev-export is not installed beside {sys.executable}: run `make export` (the course's .venv), "
+                          "or install nbdev for this Python. exp/ was not touched.")
     env = {k: v for k, v in os.environ.items() if k != 'IN_TEST'}  # IN_TEST turns nbdev-export into a silent no-op
     with tempfile.TemporaryDirectory() as tmp:
         backup = Path(tmp)/'exp'
         shutil.copytree(exp, backup, symlinks=True)
         try:
-            r = subprocess.run([str(Path(sys.executable).parent/'nbdev-export')], cwd=root, env=env, capture_output=True, text=True)
+            r = subprocess.run([str(tool)], cwd=root, env=env, capture_output=True, text=True)
             if r.returncode:
                 out = (r.stdout + r.stderr).strip().splitlines()
                 raise ExportError("nbdev-export failed; exp/ was restored as it was before. Its last lines:\n  " + '\n  '.join(out[-4:]))

@@ -161,7 +161,9 @@ def execute(path: Path, timeout: int = 1200, cwd: Path = None, kernel: str = 'py
     "Run notebook `path` top to bottom in a fresh `kernel` (cwd: its folder); returns (nb, seconds, error or None)."
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
-    nb = nbformat.read(path, as_version=4)
+    try: nb = nbformat.read(path, as_version=4)
+    except Exception as e:  # not JSON, or not a notebook nbformat knows
+        return None, 0.0, f"{path} is not a notebook nbformat can read ({type(e).__name__}: {str(e)[:200]}): restore it from git"
     client = NotebookClient(nb, kernel_name=kernel, timeout=timeout, record_timing=False,
                             extra_arguments=['--IPKernelApp.log_level=ERROR'],  # no start-up chatter on the terminal
                             resources={'metadata': {'path': str(cwd or path.parent)}})
