@@ -42,7 +42,13 @@ def init_distributed(backend: str = None, timeout_s: float = 120.0) -> bool:
     if not launched_by_torchrun(): return False
     if dist.is_initialized(): return True
     if backend is None: backend = 'cpu:gloo,cuda:nccl' if torch.cuda.is_available() else 'gloo'
-    if 'nccl' in backend: torch.cuda.set_device(int(os.environ.get('LOCAL_RANK', 0)))
+    if 'nccl' in backend:
+        local, gpus = int(os.environ.get('LOCAL_RANK', 0)), torch.cuda.device_count()
+        if local >= gpus:
+            raise RuntimeError(f"LOCAL_RANK {local}, but this machine has {gpus} CUDA GPU{'s' * (gpus != 1)}: start at most {gpus} "
+                               f"process{'es' * (gpus != 1)} on it (--nproc_per_node {gpus}), one per GPU, or train on the CPU "
+                               "(backend 'gloo'; the command: settings device: cpu).")
+        torch.cuda.set_device(local)
     dist.init_process_group(backend, timeout=datetime.timedelta(seconds=timeout_s))
     return True
 

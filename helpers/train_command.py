@@ -117,13 +117,20 @@ def _launch(a) -> int:
     nb10 = newest()
     if a.nproc_per_node > 1 and not nb10.launched_by_torchrun(): return _start_processes(a)
     if not nb10.launched_by_torchrun(): return _run(a)
-    try: nb10.init_distributed(timeout_s=DIST_TIMEOUT_S)  # a process that hangs ends the job instead of stalling it
+    try: nb10.init_distributed(_backend(a.settings_path), timeout_s=DIST_TIMEOUT_S)  # a hang ends the job, not stalls it
     except Exception as e:
         print(f"error: rank {os.environ['RANK']} of {os.environ['WORLD_SIZE']}: cannot join the process group: {type(e).__name__}: {e}",
               file=sys.stderr)
         return 1
     try: return _run(a)
     finally: nb10.cleanup_distributed()
+
+
+def _backend(settings_path: Path) -> str | None:
+    """The process group's backend: gloo when the settings say `device: cpu` (no GPU is touched), else None
+    (init_distributed's choice). Settings that cannot be read leave the choice to it too: every rank reports them next."""
+    try: return 'gloo' if str(load_settings(settings_path)['device']) == 'cpu' else None
+    except Exception: return None
 
 
 def _run(a) -> int:

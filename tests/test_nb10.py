@@ -6,6 +6,7 @@ import pytest, torch
 import torch.distributed as dist
 import torch.nn.functional as F
 from exp import nb_10
+from tools.notebooks import REPO
 from exp.nb_10 import (PRECISIONS, SETTINGS_CALLBACKS, TRAIN_SETTINGS, Callback, CheckpointCB, CheckpointError, Dataset,
                        DataLoader, DeviceCB, DistributedCB, LaunchError, Learner, LoggingCB, MetricsCB, MixedPrecisionCB,
                        SettingsError, ShardedLoader, check_settings, cleanup_distributed, free_port, init_distributed,
@@ -227,3 +228,22 @@ def test_ddp_broadcasts_buffers_by_default_and_refuses_sync_batchnorm_on_the_cpu
         DistributedDataParallel(torch.nn.BatchNorm1d(2), broadcast_buffers=True)
     with pytest.raises(ValueError, match='SyncBatchNorm layers only work with GPU modules'):
         DistributedDataParallel(torch.nn.SyncBatchNorm.convert_sync_batchnorm(torch.nn.BatchNorm1d(2)))
+
+
+def test_more_processes_than_gpus_is_refused_before_cuda_is_touched(monkeypatch):
+    "LOCAL_RANK 1 on a machine with 1 GPU: a message naming both, not 'invalid device ordinal' from deep inside CUDA."
+    for k, v in {'RANK': '1', 'WORLD_SIZE': '2', 'MASTER_ADDR': '127.0.0.1', 'MASTER_PORT': '1', 'LOCAL_RANK': '1'}.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
+    monkeypatch.setattr(torch.cuda, 'device_count', lambda: 1)
+    monkeypatch.setattr(torch.cuda, 'set_device', lambda d: pytest.fail('CUDA was touched'))
+    with pytest.raises(RuntimeError, match=r'LOCAL_RANK 1, but this machine has 1 CUDA GPU: start at most 1 process on it'):
+        nb_10.init_distributed()
+
+
+def test_the_command_uses_gloo_for_settings_on_the_cpu(tmp_path):
+    from helpers import train_command as cmd
+    quick = (REPO/'settings'/'quick.yaml').read_text()
+    (tmp_path/'cpu.yaml').write_text(quick + 'device: cpu\n')
+    assert cmd._backend(tmp_path/'cpu.yaml') == 'gloo' and cmd._backend(REPO/'settings'/'quick.yaml') is None
+    assert cmd._backend(tmp_path/'missing.yaml') is None  # reported by every rank once the group is joined
