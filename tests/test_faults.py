@@ -326,6 +326,12 @@ def quick_settings_without(key: str) -> Callable:
     return prepare
 
 
+def unforeseen_at_load(c, mp):
+    "Loading the data fails in a way no check foresaw (a bug, a library's own error)."
+    def fail(*args, **kwargs): raise ZeroDivisionError('unforeseen')
+    mp.setattr(cmd, 'load_data', fail)
+
+
 def cnn_only(c, mp):
     "Settings for model: cnn without the MLP's key num_hidden."
     c.settings.write_text(c.settings.read_text().replace('num_hidden: 32\n', ''))
@@ -349,6 +355,8 @@ def resume_writes_the_results(c):
 
 
 COMMAND = [
+    Fault('an unforeseen error before training', command_case(prepare=unforeseen_at_load), run_command, 1,
+          lambda c: ['error: the run could not start: ZeroDivisionError: unforeseen'], nothing_created),
     Fault('disk full while the results are written', command_case(prepare=disk_full_at_the_plots), run_command, 1,
           lambda c: [f'cannot write into {c.dir} (No space left on device)', 'make room there', '--resume'], resume_writes_the_results),
     Fault("settings.ini's [quick] without train_size", command_case(prepare=quick_settings_without('train_size')), run_command, 2,

@@ -317,3 +317,29 @@ def test_one_callback_without_a_list():
     train_dl, valid_dl = dls()
     learn = Learner(MLP(), train_dl, valid_dl, cbs=MetricsCB())
     assert len(learn.cbs) == 1 and isinstance(learn.cbs[0], MetricsCB)
+
+
+def test_score_functions_get_float_outputs_from_a_bfloat16_model():
+    "NumPy has no bfloat16: MetricsCB hands score functions float32 outputs."
+    set_all_seeds(0)
+    dl = TorchDataLoader(torch.utils.data.TensorDataset(torch.rand(32, 784), torch.arange(32) % 10), 16)
+    seen = []
+    def score(y, out): seen.append(str(out.dtype)); return float((out.argmax(1) == y).mean())
+    learn = Learner(nn.Sequential(MLP(), nn.Identity()).to(torch.bfloat16), dl, dl, cbs=[DeviceCB('cpu'), MetricsCB(score_funcs={'s': score})])
+    learn.model.register_forward_pre_hook(lambda m, args: (args[0].to(torch.bfloat16),))
+    learn.fit(1)
+    assert seen and set(seen) == {'float32'} and 'valid_s' in learn.history[0]
+
+
+def test_a_failed_cleanup_is_logged_where_errors_take_no_notes(caplog):
+    "Python 3.10's exceptions have no add_note: the clean-up failure goes to the log, and the fit's own error is raised."
+    class OldError(RuntimeError):
+        def __getattribute__(self, name):
+            if name == 'add_note': raise AttributeError(name)
+            return super().__getattribute__(name)
+    class Fails(Callback):
+        def before_fit(self, learn): raise OldError('fit failed')
+        def cleanup_fit(self, learn): raise ValueError('cleanup failed')
+    dl = TorchDataLoader(torch.utils.data.TensorDataset(torch.rand(8, 784), torch.arange(8)), 4)
+    with caplog.at_level(logging.ERROR), pytest.raises(OldError, match='fit failed'): Learner(MLP(), dl).fit(1, cbs=[Fails()])
+    assert 'while cleaning up after OldError: Fails.cleanup_fit raised ValueError: cleanup failed' in caplog.text
