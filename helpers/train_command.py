@@ -193,7 +193,7 @@ def _run(a) -> int:
         if not written: traceback.print_exc()
         where = f"the traceback is in {d/'training.log'}" if written else "the traceback is above"
         print(f"error: {who}training failed: {type(e).__name__}: {e}\n{_next_step(d)}; {where}.", file=sys.stderr)
-        _tell_torchrun(f"error: {who}training failed: {type(e).__name__}: {e}")
+        _tell_torchrun(f"error: {who}training failed: {type(e).__name__}: {e}", after_peer=n > 1 and _peer_ended(e))
         return 1
     finally:
         for h in log.handlers[:]: log.removeHandler(h); h.close()
@@ -231,12 +231,20 @@ def _start_processes(a) -> int:
     finally: launcher.level = level
 
 
-def _tell_torchrun(msg: str) -> None:
+def _peer_ended(e: Exception) -> bool:
+    "Whether `e` is a collective that failed because another process ended (gloo's words for it)."
+    return any(words in str(e) for words in ('Connection closed by peer', 'Connection reset by peer'))
+
+
+def _tell_torchrun(msg: str, after_peer: bool = False) -> None:
     """Under torchrun, write `msg` into the error file torchrun reads when a process fails (TORCHELASTIC_ERROR_FILE), so
-    that its summary's Root Cause shows the course's message instead of only an exit code."""
+    that its summary's Root Cause shows the course's message instead of only an exit code. torchrun takes the failure
+    with the earliest time in whole seconds as the root cause; a process that failed only because another ended
+    (`after_peer`) dates its report one second later, so that the process that failed first is named."""
     path = os.environ.get('TORCHELASTIC_ERROR_FILE')
     if not path: return
-    record = {'message': {'message': msg, 'extraInfo': {'py_callstack': msg, 'timestamp': str(int(time.time()))}}}  # torchrun's format
+    when = str(int(time.time()) + after_peer)
+    record = {'message': {'message': msg, 'extraInfo': {'py_callstack': msg, 'timestamp': when}}}  # torchrun's format
     try: Path(path).write_text(json.dumps(record))
     except OSError: pass  # the summary then shows the exit code, as before
 
