@@ -209,16 +209,15 @@ def _append(path: Path, text: str) -> bool:
 
 
 def _start_processes(a) -> int:
-    """Start `a.nproc_per_node` processes of this command on this machine with torchrun's launcher (in this process, on
-    a free port) and wait for them. Each process prints its own messages; a failed job adds no traceback of torchrun's,
-    only the exit status of the first process that failed."""
+    """Start `a.nproc_per_node` processes of this command on this machine with torchrun's launcher, in this process
+    (`--standalone`: its rendezvous takes a free port itself), and wait for them. Each process prints its own messages;
+    a failed job adds no traceback of torchrun's, only the exit status of the first process that failed."""
     from torch.distributed.run import get_args_parser, run
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.elastic.multiprocessing.api import SignalException
     args = ['--settings_path', str(a.settings_path), '--results_path', str(a.results_path)]
     args += ['--resume'] * a.resume + ['--overwrite'] * a.overwrite
-    job = get_args_parser().parse_args(['--nproc_per_node', str(a.nproc_per_node), '--master_addr', '127.0.0.1',
-                                        '--master_port', str(newest().free_port()), '-m', 'helpers.train', *args])
+    job = get_args_parser().parse_args(['--standalone', '--nproc_per_node', str(a.nproc_per_node), '-m', 'helpers.train', *args])
     os.environ.setdefault('OMP_NUM_THREADS', '1')  # one CPU thread per process, as torchrun sets it (without its banner)
     launcher = logging.getLogger('torch.distributed.elastic')
     level, launcher.level = launcher.level, logging.CRITICAL  # its failure report repeats what the processes said
@@ -228,6 +227,9 @@ def _start_processes(a) -> int:
         if failure.exitcode < 0: print(f"error: rank {rank} of {a.nproc_per_node} was stopped by {failure.signal_name()}.", file=sys.stderr)
         return failure.exitcode if failure.exitcode > 0 else 1
     except SignalException as e: return 143 if e.sigval == signal.SIGTERM else 130  # the processes said what to do next
+    except Exception as e:  # the launcher itself: no process could be started
+        print(f"error: cannot start {a.nproc_per_node} processes: {type(e).__name__}: {e}", file=sys.stderr)
+        return 1
     finally: launcher.level = level
 
 
