@@ -93,6 +93,11 @@ def _pair(batch, which: str) -> tuple:
     raise TypeError(f"the {which} loader gives batches that are {_kind(batch)}; the Learner takes (inputs, targets) pairs: make "
                     "the data set's __getitem__ return a tuple (x, y), or wrap the loader.")
 
+def _no_batches(which: str) -> str:
+    "The message for a `which` ('training' or 'validation') loader that gives no batches."
+    return (f"the {which} loader gives no batches: its data set is empty, or holds fewer items than one batch and the loader "
+            "drops a last short batch (drop_last=True). Nothing was trained.")
+
 class Learner:
     """Trains `model` on `train_dl` (validating on `valid_dl` after each epoch) with `loss_func` and the optimizer
     `opt_func(params, lr=lr)`, which the Learner makes itself when the first `fit` starts; everything else — devices,
@@ -168,10 +173,12 @@ class Learner:
         self.training, self.dl = training, self.train_dl if training else self.valid_dl
         self.model.train(training)
         self.callback('before_train' if training else 'before_validate')
+        which, self.iter = 'training' if training else 'validation', -1
         with torch.set_grad_enabled(training):
             for self.iter, batch in enumerate(self.dl):
-                self.xb, self.yb = _pair(batch, 'training' if training else 'validation')
+                self.xb, self.yb = _pair(batch, which)
                 self._with_events(self.one_batch, 'batch')
+        if self.iter < 0: raise ValueError(_no_batches(which))
         self.callback('after_train' if training else 'after_validate')
 
     def one_epoch(self) -> None:
@@ -187,7 +194,7 @@ class Learner:
         try:
             for cb in cbs: self.add_cb(cb); added.append(cb)
             if self.opt is None: self.opt = self.opt_func(self.model.parameters(), lr=self.lr)
-            self._check_optimizer()
+            self._check_optimizer(); self._check_loaders()
             self.opt.zero_grad()
             self.epochs, self.start_epoch = epochs, 0
             def all_epochs():  # self.epoch counts from 0 like any index; histories and logs number epochs from 1
@@ -202,6 +209,13 @@ class Learner:
         if theirs and not any(id(p) in mine for p in theirs):
             raise ValueError(f"the optimizer's parameters are not this model's (none of its {len(theirs)} tensors is): "
                              "build the optimizer on model.parameters() after making the model (was the model cell run again?).")
+
+    def _check_loaders(self) -> None:
+        "A ValueError, before anything trains, for a loader that knows it has no batches."
+        for which, dl in (('training', self.train_dl), ('validation', self.valid_dl)):
+            try: empty = dl is not None and len(dl) == 0
+            except TypeError: continue  # a loader over an iterable data set: one_pass finds out
+            if empty: raise ValueError(_no_batches(which))
 
     def _cleanup(self, was_training: bool, added: list, error) -> None:
         """Every callback's `cleanup_fit`, the model's mode restored, this fit's callbacks `added` removed — each step
@@ -290,7 +304,6 @@ class MetricsCB(Callback):
         if self.score_funcs: self.ys.append(learn.yb.detach().cpu()); self.outs.append(learn.preds.detach().float().cpu())  # float: NumPy has no bfloat16
     def _summary(self, split: str) -> dict:
         "The pass's figures from each batch's loss × size and size and the correct predictions, reduced once."
-        if not self.sizes: raise ValueError(f"the {split} loader yielded no batches.")
         sums = [loss * size if size else 0.0 for loss, size in zip(torch.stack(self.losses).tolist(), self.sizes)]
         correct = (torch.cat(self.guesses) == torch.cat(self.targets)).sum().item() if self.accuracy else 0
         figures = sums + self.sizes + [correct]  # an empty batch (a process's empty share) adds nothing

@@ -542,6 +542,14 @@ def fit_with_broken_cleanup(c):
     c.learn.fit(1, cbs=[BrokenCleanup()])
 
 
+def empty_loader(): return torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.rand(0, 1), torch.rand(0, 1)), 16)
+
+
+class Nothing(torch.utils.data.IterableDataset):
+    "A stream that ends at once: its loader cannot tell its length beforehand."
+    def __iter__(self): return iter(())
+
+
 class Dicts(torch.utils.data.Dataset):
     "Items as dicts, as many data sets from other libraries give them."
     def __len__(self): return 32
@@ -658,6 +666,15 @@ LEARNER = [
     Fault('a loss with one value per sample', learner_case(), lambda c: nb_07.Learner(c.target, regression_loader(),
           loss_func=torch.nn.MSELoss(reduction='none')).fit(1), ValueError,
           lambda c: ['loss_func gave (16, 1) values, not one number', "reduction='mean'"], target_untouched),
+    Fault('an empty training loader, no callbacks', learner_case(), lambda c: nb_07.Learner(c.target, empty_loader(),
+          loss_func=torch.nn.functional.mse_loss).fit(1), ValueError,
+          lambda c: ['the training loader gives no batches', 'drop_last=True', 'Nothing was trained'], target_untouched),
+    Fault('an empty validation loader: refused before training', learner_case(), lambda c: nb_07.Learner(c.target,
+          regression_loader(), empty_loader(), loss_func=torch.nn.functional.mse_loss).fit(1), ValueError,
+          lambda c: ['the validation loader gives no batches', 'Nothing was trained'], target_untouched),
+    Fault('a loader over an iterable data set that gives nothing', learner_case(), lambda c: nb_07.Learner(c.target,
+          torch.utils.data.DataLoader(Nothing()), loss_func=torch.nn.functional.mse_loss).fit(1), ValueError,
+          lambda c: ['the training loader gives no batches'], target_untouched),
     Fault('a loader of dict batches', learner_case(), lambda c: nb_07.Learner(nb_07.MLP(), torch.utils.data.DataLoader(Dicts(), 16),
           cbs=[nb_07.DeviceCB('cpu')]).fit(1), TypeError,
           lambda c: ['the training loader gives batches that are a dict (keys image, label)', '(inputs, targets) pairs', 'tuple (x, y)']),

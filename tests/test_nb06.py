@@ -158,7 +158,7 @@ def test_errors_are_not_swallowed():
         train_network(net(), F.mse_loss, train_dl, test_dl, {'broken': broken}, epochs=1, device='cpu', progress=False)
     with pytest.raises(TypeError, match='score_funcs must be a dict'):
         train_network(net(), F.mse_loss, train_dl, score_funcs=[r2_score], epochs=1, device='cpu', progress=False)
-    with pytest.raises(ValueError, match='train loader yielded no batches'):
+    with pytest.raises(ValueError, match='the training loader gives no batches'):
         train_network(net(), F.mse_loss, [], epochs=1, device='cpu', progress=False)
 
 
