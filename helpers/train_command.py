@@ -211,7 +211,7 @@ def _append(path: Path, text: str) -> bool:
 def _start_processes(a) -> int:
     """Start `a.nproc_per_node` processes of this command on this machine with torchrun's launcher, in this process
     (`--standalone`: its rendezvous takes a free port itself), and wait for them. Each process prints its own messages;
-    a failed job adds no traceback of torchrun's, only the exit status of the first process that failed."""
+    a failed job adds no traceback of torchrun's, only an exit status: that of the lowest rank that ended by itself."""
     from torch.distributed.run import get_args_parser, run
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.elastic.multiprocessing.api import SignalException
@@ -222,15 +222,23 @@ def _start_processes(a) -> int:
     launcher = logging.getLogger('torch.distributed.elastic')
     level, launcher.level = launcher.level, logging.CRITICAL  # its failure report repeats what the processes said
     try: run(job); return 0
-    except ChildFailedError as e:
-        rank, failure = e.get_first_failure()
-        if failure.exitcode < 0: print(f"error: rank {rank} of {a.nproc_per_node} was stopped by {failure.signal_name()}.", file=sys.stderr)
-        return failure.exitcode if failure.exitcode > 0 else 1
+    except ChildFailedError as e: return _job_status(e.failures, a.nproc_per_node)
     except SignalException as e: return 143 if e.sigval == signal.SIGTERM else 130  # the processes said what to do next
     except Exception as e:  # the launcher itself: no process could be started
         print(f"error: cannot start {a.nproc_per_node} processes: {type(e).__name__}: {e}", file=sys.stderr)
         return 1
     finally: launcher.level = level
+
+
+def _job_status(failures: dict, n: int) -> int:
+    """The exit status of a failed job from torchrun's `failures` ({rank: ProcessFailure}): that of the lowest rank that
+    ended by itself (the launcher stops the others, with SIGTERM); if none did, a line naming the signal, and 1."""
+    ended = sorted(failures.items())
+    status = next((f.exitcode for r, f in ended if 0 < f.exitcode < 128), None)
+    if status is not None: return status
+    rank, failure = ended[0]
+    if failure.exitcode < 0: print(f"error: rank {rank} of {n} was stopped by {failure.signal_name()}.", file=sys.stderr)
+    return failure.exitcode if failure.exitcode > 0 else 1
 
 
 def _peer_ended(e: Exception) -> bool:

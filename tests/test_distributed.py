@@ -214,3 +214,14 @@ def test_a_job_past_its_timeout_is_stopped_with_its_processes(tmp_path):
     import subprocess
     left = subprocess.run(['pgrep', '-f', str(tmp_path/'sleep.py')], capture_output=True, text=True).stdout.split()
     assert left == [], f"processes left running: {left}"
+
+
+def test_the_job_status_is_that_of_a_rank_that_ended_by_itself(tmp_path, capsys):
+    "Rank 1 exits 2 first; the launcher then stops rank 0 with SIGTERM: the job's status is 2, not the signal's."
+    from torch.distributed.elastic.multiprocessing.errors import ProcessFailure
+    failure = lambda rank, code: ProcessFailure(local_rank=rank, pid=1000 + rank, exitcode=code, error_file=str(tmp_path/f'{rank}.json'))
+    assert cmd._job_status({0: failure(0, -15), 1: failure(1, 2)}, 2) == 2
+    assert cmd._job_status({0: failure(0, 143), 1: failure(1, 1)}, 2) == 1
+    assert capsys.readouterr().err == ''
+    assert cmd._job_status({1: failure(1, -9)}, 2) == 1
+    assert capsys.readouterr().err == 'error: rank 1 of 2 was stopped by SIGKILL.\n'
