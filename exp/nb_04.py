@@ -15,6 +15,8 @@ import torch.nn.functional as F
 from torch import nn
 
 # %% ../nbs/04_mlp_pytorch.ipynb #8f83a6da
+def _dims(shape, sep: str = '×') -> str: return sep.join(map(str, shape))  # (4, 3072) → '4×3072', for messages
+
 class MLP(nn.Module):
     "`n_in` → `n_hidden` (sigmoid) → `n_out` logits; weights from N(0, 0.1²), biases zero; flattens images to rows."
     def __init__(self, n_in: int = 784, n_hidden: int = 100, n_out: int = 10):
@@ -27,7 +29,7 @@ class MLP(nn.Module):
         x = x.flatten(1)
         if x.shape[1] != self.hidden.in_features:  # e.g. colour or 32×32 images: a clear message, not a matmul error
             raise ValueError(f"MLP(n_in={self.hidden.in_features}) got inputs of {x.shape[1]} values each (a batch of "
-                             f"{' × '.join(map(str, x.shape))} after flattening): make it MLP(n_in={x.shape[1]}), or convert "
+                             f"{_dims(x.shape, ' × ')} after flattening): make it MLP(n_in={x.shape[1]}), or convert "
                              "the inputs to the size it takes (e.g. transforms.Grayscale, transforms.Resize).")
         return self.out(torch.sigmoid(self.hidden(x)))
 

@@ -99,7 +99,7 @@ def _read_table(csv_path: Path, columns: list, row: str = 'image', dtype: dict =
     return df
 
 # %% ../nbs/05_custom_dataloader.ipynb #ab60bc19
-def _dims(shape) -> str: return '×'.join(map(str, shape))
+from .nb_04 import _dims  # lecture 04's shape in words, for messages
 
 class CSVImageDataset(tud.Dataset):
     "Images listed in a CSV (`file_col`, `label_col`) under `img_dir` → `(float C×H×W tensor in [0, 1] after `transform`, label)`."

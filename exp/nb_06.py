@@ -261,6 +261,8 @@ class FiniteLossCB(Callback):
                 "The weights are still those before this batch (a checkpoint, if any, holds the last finished epoch).")
 
 # %% ../nbs/06_training_loops.ipynb #d64e0cab
+from .nb_04 import _dims  # lecture 04's shape in words, for messages
+
 HISTORY_COLUMNS = ('epoch', 'lr', 'train_loss', 'valid_loss', 'train_acc', 'valid_acc')
 
 def history_frame(rows: list) -> pd.DataFrame:
@@ -298,7 +300,7 @@ class MetricsCB(Callback):
         if self.accuracy:
             if not self.guesses and not (learn.preds.ndim == 2 and learn.preds.shape[1] >= 2 and not learn.yb.is_floating_point()):
                 raise ValueError(f"MetricsCB's accuracy needs class scores (N × classes) and integer targets; got outputs "
-                                 f"{' × '.join(map(str, learn.preds.shape))} and {learn.yb.dtype} targets: for regression "
+                                 f"{_dims(learn.preds.shape, ' × ')} and {learn.yb.dtype} targets: for regression "
                                  "use MetricsCB(accuracy=False).")
             self.guesses.append(learn.preds.argmax(dim=1)); self.targets.append(learn.yb)
         if self.score_funcs: self.ys.append(learn.yb.detach().cpu()); self.outs.append(learn.preds.detach().float().cpu())  # float: NumPy has no bfloat16

@@ -436,7 +436,6 @@ def start_results_folder(d: Path, record: dict, overwrite: bool = False, resume:
     except OSError as e: raise _unwritable(d, e) from None
 
 # %% ../nbs/07_scripts.ipynb #44f85be7
-import errno
 LOCK_FILE = '.run.lock'  # in the results folder: names the run that uses the folder now
 
 try:

@@ -76,6 +76,8 @@ def pool2d(x: torch.Tensor, ks: int = 2, stride: int = None, op: str = 'max') ->
     return pooled.reshape(n, c, conv_out_size(h, ks, stride), conv_out_size(w, ks, stride))
 
 # %% ../nbs/09_convolutions.ipynb #d6b7a52c
+from .nb_04 import _dims  # lecture 04's shape in words, for messages
+
 CNN_CHANNELS = (16, 32, 64, 128)  # get_cnn's default: four blocks
 # Section 5's Fashion-MNIST recipe, chosen on validation by `python -m bench.recipe` (its record: bench/recipe.json)
 FASHION_RECIPE = {'channels': [16, 32, 64, 128, 256], 'epochs': 8, 'batch_size': 128, 'lr_max': 2e-2, 'weight_decay': 0.05, 'flip': 0.5}
@@ -86,7 +88,7 @@ class AsImages(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x[0].numel() != math.prod(self.shape):
             raise ValueError(f"AsImages{self.shape} takes {math.prod(self.shape)} values an item and got {x[0].numel()} (a batch "
-                             f"of {' × '.join(map(str, x.shape))}): give the model grey {self.shape[1]}×{self.shape[2]} images, "
+                             f"of {_dims(x.shape, ' × ')}): give the model grey {self.shape[1]}×{self.shape[2]} images, "
                              "or make it for the images you have (get_cnn(size=...) takes square grey ones).")
         return x.reshape(len(x), *self.shape)
 
@@ -120,7 +122,7 @@ class RandomFlipCB(Callback):
         x, n = learn.xb, self.size
         if not ((x.ndim == 2 and x.shape[1] == n * n) or (x.ndim == 4 and x.shape[-2:] == (n, n))):
             raise ValueError(f"RandomFlipCB(size={n}) flips rows of {n * n} pixels or (N, C, {n}, {n}) images; the batch is "
-                             f"{' × '.join(map(str, x.shape))}: pass the images' size (e.g. RandomFlipCB(size=...)).")
+                             f"{_dims(x.shape, ' × ')}: pass the images' size (e.g. RandomFlipCB(size=...)).")
         imgs = x.reshape(len(x), -1, n, n)
         flip = torch.rand(len(x), device=x.device) < self.p
         learn.xb = torch.where(flip[:, None, None, None], imgs.flip(-1), imgs).reshape(x.shape)

@@ -69,7 +69,7 @@ class LaunchError(RuntimeError):
 def run_torchrun(args: list, nproc: int = 2, port: int = None, timeout: float = 300, env: dict = None) -> subprocess.CompletedProcess:
     """Run `torchrun --nproc_per_node nproc --master_port port args…` (this Python's torch) on this machine and return
     the finished process (stdout and stderr as text); a busy port, or a job still running after `timeout` seconds (then
-stopped, with all its processes), raises a LaunchError that says so. Each process
+    stopped, with all its processes), raises a LaunchError that says so. Each process
     gets one CPU thread (OMP_NUM_THREADS=1, as torchrun sets by default)."""
     port = free_port() if port is None else port
     cmd = [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node', str(nproc), '--master_addr', '127.0.0.1',
