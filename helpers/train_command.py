@@ -117,30 +117,38 @@ def _launch(a) -> int:
     nb10 = newest()
     if a.nproc_per_node > 1 and not nb10.launched_by_torchrun(): return _start_processes(a)
     if not nb10.launched_by_torchrun(): return _run(a)
-    try: nb10.init_distributed(_backend(a.settings_path), timeout_s=DIST_TIMEOUT_S)  # a hang ends the job, not stalls it
+    settings = _read_settings(a.settings_path)  # read once: it names the backend, then _run uses or reports it
+    try: nb10.init_distributed(_backend(settings), timeout_s=DIST_TIMEOUT_S)  # a hang ends the job, not stalls it
     except Exception as e:
         print(f"error: rank {os.environ['RANK']} of {os.environ['WORLD_SIZE']}: cannot join the process group: {type(e).__name__}: {e}",
               file=sys.stderr)
         return 1
-    try: return _run(a)
+    try: return _run(a, settings)
     finally: nb10.cleanup_distributed()
 
 
-def _backend(settings_path: Path) -> str | None:
+def _read_settings(path: Path):
+    "The settings at `path` (`load_settings`), or the exception that refused them: each rank reports it in `_run`."
+    try: return load_settings(path)
+    except Exception as e: return e
+
+
+def _backend(settings) -> str | None:
     """The process group's backend: gloo when the settings say `device: cpu` (no GPU is touched), else None
-    (init_distributed's choice). Settings that cannot be read leave the choice to it too: every rank reports them next."""
-    try: return 'gloo' if str(load_settings(settings_path)['device']) == 'cpu' else None
-    except Exception: return None
+    (init_distributed's choice), also for settings that were refused: every rank reports them next."""
+    return 'gloo' if isinstance(settings, dict) and str(settings['device']) == 'cpu' else None
 
 
-def _run(a) -> int:
-    "The command in this process: every rank checks settings and data; rank 0 the folder; all agree, then train."
+def _run(a, settings=None) -> int:
+    """The command in this process: every rank checks settings (`settings`, when `_launch` read them already) and data;
+    rank 0 the folder; all agree, then train."""
     d, main, n = a.results_path, newest().is_main_process(), newest().world_size()
     who, lines, restart, status, msg = (f"rank {newest().rank()} of {n}: " if n > 1 else ''), [], False, 0, None
     lock = ResultsLock(d) if main else None  # rank 0 holds it, from the first check of the folder to the last write
     try:
         _check_environment()
-        s = load_settings(a.settings_path)
+        if isinstance(settings, Exception): raise settings
+        s = settings or load_settings(a.settings_path)
         settings_callbacks(s, resolve_device(s['device'], str(a.settings_path)))  # the keys that depend on the device
         if main:
             lock.acquire(lines.append)  # no other command can change d from here on

@@ -245,5 +245,6 @@ def test_the_command_uses_gloo_for_settings_on_the_cpu(tmp_path):
     from helpers import train_command as cmd
     quick = (REPO/'settings'/'quick.yaml').read_text()
     (tmp_path/'cpu.yaml').write_text(quick + 'device: cpu\n')
-    assert cmd._backend(tmp_path/'cpu.yaml') == 'gloo' and cmd._backend(REPO/'settings'/'quick.yaml') is None
-    assert cmd._backend(tmp_path/'missing.yaml') is None  # reported by every rank once the group is joined
+    backend = lambda path: cmd._backend(cmd._read_settings(path))
+    assert backend(tmp_path/'cpu.yaml') == 'gloo' and backend(REPO/'settings'/'quick.yaml') is None
+    assert backend(tmp_path/'missing.yaml') is None  # reported by every rank once the group is joined
